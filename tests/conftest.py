@@ -7,7 +7,15 @@ Tests that need something outside Python (Chromium, a fresh virtual environment,
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -30,3 +38,61 @@ def import_or_need(module: str):
         return __import__(module)
     except ImportError:
         need(False, f"the Python package {module!r}")
+
+
+# --- The book, built once per test session -------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+BUILD_DIR = REPO / "_build"
+HTML_DIR = BUILD_DIR / "html"
+
+
+def readme_commands() -> list[str]:
+    """The command lines of the README's first code block (the book command, the test command)."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"^```[a-z]*\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL)
+    assert block, "README.md has no code block"
+    return [line.strip() for line in block.group(1).splitlines() if line.strip()]
+
+
+def readme_build_command() -> str:
+    """The build part of the README's book command: what follows the ``pip install ... &&``."""
+    book_command = readme_commands()[0]
+    return book_command.split("&&", 1)[1].strip()
+
+
+@dataclasses.dataclass(frozen=True)
+class BookBuild:
+    """The outcome of building the book with the README's command."""
+
+    command: str
+    returncode: int
+    log: str
+    seconds: float
+    html_dir: Path
+
+
+@pytest.fixture(scope="session")
+def book_build() -> BookBuild:
+    """Build the book once per session, exactly as the README says, from a clean output folder.
+
+    Sphinx rebuilds incrementally and only reports warnings for the pages it rereads, so the old
+    HTML and doctrees are removed first: every build reads every page and reports every warning.
+    The log is kept in ``_build/book-build.log`` for a person to read.
+    """
+    command = readme_build_command()
+    jupyter_book = shutil.which("jupyter-book") or str(Path(sys.executable).with_name("jupyter-book"))
+    need(Path(jupyter_book).exists(), "the jupyter-book command (pip install -r requirements.txt)")
+    for stale in (HTML_DIR, BUILD_DIR / ".doctrees", BUILD_DIR / "jupyter_execute"):
+        shutil.rmtree(stale, ignore_errors=True)
+    argv = shlex.split(command)
+    argv[0] = jupyter_book if argv[0] == "jupyter-book" else argv[0]
+    start = time.monotonic()
+    done = subprocess.run(
+        argv, cwd=REPO, capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL
+    )
+    seconds = time.monotonic() - start
+    log = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)  # Sphinx colours its log
+    BUILD_DIR.mkdir(exist_ok=True)
+    (BUILD_DIR / "book-build.log").write_text(log, encoding="utf-8")
+    return BookBuild(command, done.returncode, log, seconds, HTML_DIR)

@@ -1,0 +1,289 @@
+"""The built site, read as a person reads it: every page in headless Chromium, with the network cut
+off except for the site itself.
+
+Each page is visited once (the ``visits`` fixture); the tests then ask what was seen. A full-page
+screenshot of each page goes to ``_build/screenshots/`` for a person to look at.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import http.server
+import re
+import shutil
+import threading
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+import yaml
+
+from conftest import BUILD_DIR, REPO, BookBuild, import_or_need, need
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = BUILD_DIR / "screenshots"
+# TeX that MathJax should have turned into math; none of it may be left in a page's prose.
+RAW_TEX = ("$$", "\\frac", "\\begin", "\\(", "\\[", "\\mathbf", "\\sigma")
+
+# What the browser reports about one page, gathered in a single visit.
+PAGE_SCRIPT = r"""
+async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+  }
+  await document.fonts.ready;
+  // Prose only: code, scripts, and MathJax's own output are not prose.
+  const prose = document.body.cloneNode(true);
+  prose.querySelectorAll("pre, code, script, style, mjx-container, .MathJax")
+       .forEach((node) => node.remove());
+  const math = Array.from(document.querySelectorAll(".math"));
+  return {
+    mathjaxLoaded: Boolean(window.MathJax && MathJax.startup),
+    mathElements: math.length,
+    mathTypeset: math.filter((node) => node.querySelector("mjx-container")
+                                       || node.tagName === "MJX-CONTAINER").length,
+    containers: document.querySelectorAll("mjx-container").length,
+    mathErrors: document.querySelectorAll("mjx-merror").length,
+    prose: prose.innerText,
+    brokenImages: Array.from(document.images)
+      .filter((img) => !(img.complete && img.naturalWidth > 0))
+      .map((img) => img.getAttribute("src")),
+    images: document.images.length,
+    links: Array.from(document.querySelectorAll("a[href]")).map((a) => a.href),
+  };
+}
+"""
+
+
+@dataclasses.dataclass
+class Visit:
+    """What one page showed: its problems in the browser and what the DOM held."""
+
+    page: str
+    console_errors: list[str]
+    page_errors: list[str]
+    blocked: list[str]
+    failed: list[str]
+    report: dict
+    buttons: dict[str, bool]
+
+
+class _Ids(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("id", "name") and value:
+                self.ids.add(value)
+
+
+@functools.cache
+def anchors_of(path: Path) -> frozenset[str]:
+    parser = _Ids()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return frozenset(parser.ids)
+
+
+def html_pages(html_dir: Path) -> list[str]:
+    """Every HTML page of the site, as a path relative to its root (theme templates excluded)."""
+    return sorted(
+        path.relative_to(html_dir).as_posix()
+        for path in html_dir.rglob("*.html")
+        if not path.relative_to(html_dir).parts[0] in ("_static", "_sources", "_images")
+    )
+
+
+def chapter_pages() -> list[str]:
+    """The pages made from notebooks, from the table of contents."""
+    toc = (REPO / "_toc.yml").read_text(encoding="utf-8")
+    names = re.findall(r"(?:root|file):\s*(\S+)", toc)
+    return [f"{name}.html" for name in names if (REPO / f"{name}.ipynb").exists()]
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the signature is the base class's
+        pass
+
+
+@pytest.fixture(scope="session")
+def site(book_build: BookBuild):
+    """Serve the built site on 127.0.0.1 at a free port, for the whole session."""
+    assert book_build.returncode == 0, "the book did not build: see test_book.py"
+    handler = functools.partial(_QuietHandler, directory=str(book_build.html_dir))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def visits(site: str, book_build: BookBuild) -> dict[str, Visit]:
+    """Open every page of the site once in headless Chromium, with the outside world blocked."""
+    import_or_need("playwright")
+    from playwright.sync_api import sync_playwright
+    need(Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM} (apt-get install chromium)")
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    SCREENSHOTS.mkdir(parents=True)
+    visits = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        for page_path in html_pages(book_build.html_dir):
+            visits[page_path] = _visit(context, site, page_path)
+        browser.close()
+    return visits
+
+
+def _visit(context, site: str, page_path: str) -> Visit:
+    page = context.new_page()
+    console_errors, page_errors, blocked, failed = [], [], [], []
+
+    def route(route):
+        if urlsplit(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", route)
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    page.on(
+        "requestfailed",
+        lambda request: failed.append(request.url)
+        if urlsplit(request.url).hostname == "127.0.0.1"
+        else None,
+    )
+    page.on(
+        "response",
+        lambda response: failed.append(f"{response.url} ({response.status})")
+        if response.status >= 400
+        else None,
+    )
+    page.goto(site + page_path, wait_until="load")
+    page.wait_for_load_state("networkidle")
+    report = page.evaluate(PAGE_SCRIPT)
+    buttons = {}
+    if page_path in chapter_pages():
+        buttons = _header_buttons(page)
+    name = page_path.removesuffix(".html").replace("/", "__")
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.close()
+    return Visit(page_path, console_errors, page_errors, blocked, failed, report, buttons)
+
+
+def _header_buttons(page) -> dict[str, bool]:
+    """Open the launch and download menus as a reader would, and see what they offer."""
+    config = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
+    repository = config["repository"]["url"].rstrip("/")
+    page.get_by_role("button", name="Launch interactive content").click()
+    binder = page.locator('a[href^="https://mybinder.org/v2/gh/"][href*="urlpath=lab/tree/book/"]')
+    launch = binder.count() == 1 and binder.is_visible()
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Download this page").click()
+    notebook = page.locator('a.dropdown-item[href*="_sources/"][href$=".ipynb"]')
+    download = notebook.count() == 1 and notebook.is_visible()
+    page.keyboard.press("Escape")
+    repo = page.locator(f'a[href="{repository}"]')
+    return {
+        "Binder (JupyterLab)": launch,
+        "download .ipynb": download,
+        "repository": repo.count() >= 1 and repo.first.is_visible(),
+    }
+
+
+def _problems(visits: dict[str, Visit], check) -> list[str]:
+    return [f"{path}: {problem}" for path, visit in visits.items() for problem in check(visit)]
+
+
+def test_the_site_has_the_landing_page_chapters_and_reference(visits: dict[str, Visit]):
+    for page in ["index.html", "book/index.html", "book/api.html", "book/bibliography.html"]:
+        assert page in visits
+    assert chapter_pages() and set(chapter_pages()) <= set(visits)
+    assert all((SCREENSHOTS / f"{p.removesuffix('.html').replace('/', '__')}.png").exists()
+               for p in visits)
+
+
+def test_no_page_logs_a_console_error_or_throws(visits: dict[str, Visit]):
+    problems = _problems(visits, lambda v: v.console_errors + v.page_errors)
+    assert not problems, "\n".join(problems)
+
+
+def test_no_page_requests_anything_from_another_site(visits: dict[str, Visit]):
+    problems = _problems(visits, lambda v: [f"blocked {url}" for url in v.blocked])
+    problems += _problems(visits, lambda v: [f"failed {url}" for url in v.failed])
+    assert not problems, "\n".join(problems)
+
+
+def test_math_is_typeset_by_the_sites_own_mathjax(visits: dict[str, Visit]):
+    def check(visit: Visit):
+        report = visit.report
+        if report["mathElements"] and not report["mathjaxLoaded"]:
+            yield "has math but MathJax did not load"
+        if report["mathTypeset"] != report["mathElements"]:
+            yield f"typeset {report['mathTypeset']} of {report['mathElements']} math elements"
+        if report["mathErrors"]:
+            yield f"{report['mathErrors']} MathJax errors"
+        for tex in RAW_TEX:
+            if tex in report["prose"]:
+                yield f"raw TeX {tex!r} in the text"
+
+    assert not (problems := _problems(visits, check)), "\n".join(problems)
+    for page in ["book/index.html", "book/api.html"] + chapter_pages():
+        if page != "book/index.html":
+            assert visits[page].report["containers"] > 0, f"{page} shows no typeset math"
+
+
+def test_every_image_loads(visits: dict[str, Visit]):
+    problems = _problems(visits, lambda v: [f"image {src}" for src in v.report["brokenImages"]])
+    assert not problems, "\n".join(problems)
+    for page in chapter_pages():
+        assert visits[page].report["images"] > 0, f"{page} has no figure"
+
+
+def test_every_internal_link_resolves_to_a_file_and_anchor(
+    visits: dict[str, Visit], site: str, book_build: BookBuild
+):
+    root = urlsplit(site)
+
+    def check(visit: Visit):
+        for href in visit.report["links"]:
+            url = urlsplit(href)
+            if url.scheme not in ("http", "https") or url.netloc != root.netloc:
+                continue
+            target = book_build.html_dir / unquote(url.path).lstrip("/")
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.is_file():
+                yield f"link {href} -> missing {target.relative_to(book_build.html_dir)}"
+            elif url.fragment and target.suffix == ".html":
+                if unquote(url.fragment) not in anchors_of(target):
+                    yield f"link {href} -> no anchor #{url.fragment}"
+
+    problems = _problems(visits, check)
+    assert not problems, "\n".join(problems)
+
+
+def test_chapter_pages_offer_binder_download_and_repository_buttons(visits: dict[str, Visit]):
+    for page in chapter_pages():
+        missing = [name for name, shown in visits[page].buttons.items() if not shown]
+        assert visits[page].buttons and not missing, f"{page} lacks {missing}"
