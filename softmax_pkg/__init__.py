@@ -1,0 +1,24 @@
+"""softmax_pkg: accurate, fast, fully specified softmax numerics in NumPy.
+
+The companion package of *The Softmax Book*: every chapter checks its derivations against it.
+NumPy is its only runtime dependency.
+"""
+
+from ._gradcheck import numerical_gradient
+from ._jacobian import softmax_jacobian, softmax_jvp, softmax_vjp
+from ._losses import cross_entropy, cross_entropy_grad, one_hot
+from ._softmax import log_softmax, logsumexp, softmax
+
+__all__ = [
+    "softmax",
+    "log_softmax",
+    "logsumexp",
+    "softmax_jacobian",
+    "softmax_jvp",
+    "softmax_vjp",
+    "cross_entropy",
+    "cross_entropy_grad",
+    "one_hot",
+    "numerical_gradient",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,529 @@
+"""softmax, log_softmax and logsumexp: one blocked kernel behind three functions.
+
+The kernel walks over the rows (the class axis made last) in blocks of about ``_BLOCK`` numbers,
+so that the shift, the exponentials and the normalisation of a block all happen while it sits in
+the CPU cache. Temporaries are block-sized, which keeps the peak memory at the size of the output.
+Every block is computed in at least float64, so float16 and float32 results are correctly rounded
+from a far more accurate value (within 1 ulp); float64 is computed in float64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ._validate import (
+    as_real_array,
+    check_positive_finite,
+    check_where,
+    normalize_axis,
+    working_dtype,
+)
+
+__all__ = ["softmax", "log_softmax", "logsumexp"]
+
+# Numbers per block: 16384 float64 values are 128 KiB, so a block and its two temporaries stay in
+# a 1 MiB L2 cache. Measured with softmax_pkg/benchmark.py; 8K-64K perform alike.
+_BLOCK = 1 << 14
+
+_SOFTMAX, _LOG_SOFTMAX, _LOGSUMEXP = "softmax", "log_softmax", "logsumexp"
+
+EDGE_CASES = """\
+    ===============================  =================  ==================  ===========
+    the row (unmasked entries)       softmax            log_softmax         logsumexp
+    ===============================  =================  ==================  ===========
+    all finite                       finite, sums to 1  finite, <= 0        finite
+    k entries are +inf               1/k at each +inf,  -log k at each +inf +inf
+                                     0 elsewhere        -inf elsewhere
+    some entries are -inf            0 at the -inf      -inf at the -inf    finite
+    every entry is -inf              NaN                NaN                 -inf
+    every entry masked by ``where``  0                  -inf                -inf
+    any entry is NaN                 NaN (whole row)    NaN (whole row)     NaN
+    ===============================  =================  ==================  ===========
+
+    Masked entries (``where`` False) count as absent: softmax 0, log_softmax -inf. None of these
+    cases emits a warning. Finite inputs never overflow, however large (up to +-1.8e308)."""
+
+
+def _prepare(x, axis, where, name="x"):
+    arr = as_real_array(x, name)
+    ax = normalize_axis(axis, arr.ndim, array_name=name)
+    mask = check_where(where, arr.shape)
+    return arr, ax, mask
+
+
+def _as_rows(a: np.ndarray, axis: int) -> tuple[np.ndarray, tuple[int, ...]]:
+    """View ``a`` as (rows, n) with the class axis last; copies only when a view is impossible."""
+    moved = np.moveaxis(a, axis, -1)
+    return moved.reshape(-1, moved.shape[-1]), moved.shape
+
+
+def _nonfinite_rows(kind: str, xs: np.ndarray, ws: np.ndarray | None) -> np.ndarray:
+    """Results for rows whose maximum is not finite: the table in ``EDGE_CASES``.
+
+    ``xs`` holds whole rows (k, n); the result is (k, n), or (k,) for logsumexp.
+    """
+    valid = np.ones(xs.shape, dtype=bool) if ws is None else ws
+    has_nan = (np.isnan(xs) & valid).any(axis=1)
+    pinf = (xs == np.inf) & valid
+    n_pinf = pinf.sum(axis=1)
+    any_valid = valid.any(axis=1)
+    all_neginf = any_valid & (n_pinf == 0) & ~has_nan
+    if kind == _LOGSUMEXP:
+        out = np.where(n_pinf > 0, np.inf, -np.inf)
+        out[has_nan] = np.nan
+        return out
+    with np.errstate(divide="ignore"):
+        prob = pinf / np.maximum(n_pinf, 1)[:, None]
+        out = np.log(prob) if kind == _LOG_SOFTMAX else prob
+    out[has_nan | all_neginf] = np.nan
+    return out
+
+
+def _exp_shifted(x, a, y, e, lo):
+    """``e = exp(y)`` where ``y = fl(x - a)``, corrected for the rounding error of ``y``.
+
+    ``x - a`` is rounded: its absolute error up to ``u |y|`` becomes a relative error of
+    ``exp(y)``, hundreds of ulps when ``|y|`` is in the hundreds. TwoSum recovers the exact error
+    ``lo = (x - a) - y``, and ``exp(y + lo) = exp(y)(1 + lo)`` to working precision.
+    Only needed when x is already in the working precision (float64 input): a float32 or float16
+    difference is exact in float64.
+    """
+    np.exp(y, out=e)
+    if lo is None:
+        return e
+    t = lo[1]
+    lo = lo[0]
+    np.subtract(y, x, out=lo)  # b' = y - x
+    np.subtract(y, lo, out=t)  # a' = y - b'
+    np.subtract(x, t, out=t)  # x - a'
+    np.subtract(-a, lo, out=lo)  # -a - b'
+    lo += t  # lo = exact (x - a) - y
+    lo *= e
+    e += lo
+    # Where y was -inf (a -inf or masked entry) lo is NaN and e is 0: keep the 0.
+    np.fmax(e, 0.0, out=e)
+    return e
+
+
+class _Rows:
+    """The per-call state of the kernel: input rows, mask rows, output rows, temperature."""
+
+    def __init__(self, kind, arr, axis, mask, temperature=1.0, keepdims=False):
+        self.kind = kind
+        self.x, moved_shape = _as_rows(arr, axis)
+        self.w = None if mask is None else _as_rows(mask, axis)[0]
+        self.work = working_dtype(arr.dtype)
+        self.inv_t = None if temperature == 1.0 else 1.0 / temperature
+        # The log variants promise 2 ulp at the maximum, which needs exp(x - a) exact to ~1 ulp.
+        self.exact_shift = (
+            kind != _SOFTMAX and arr.dtype == self.work and self.inv_t is None
+        )
+        m, n = self.x.shape
+        self.n = n
+        if kind == _LOGSUMEXP:
+            # Kept apart, so callers such as cross_entropy can form (max - x_i) + rest exactly.
+            self.out = np.empty(m, dtype=self.work)  # the maximum
+            self.rest = np.empty(m, dtype=self.work)  # log1p of the sum without the maximum
+            shape = moved_shape[:-1]
+            self.dtype = arr.dtype
+            self.result = lambda: self._finish_lse(shape, axis, keepdims)
+        else:
+            self.out = np.empty((m, n), dtype=arr.dtype)
+            self.result = lambda: np.moveaxis(self.out.reshape(moved_shape), -1, axis)
+
+    def _finish_lse(self, shape, axis, keepdims):
+        res = (self.out + self.rest).astype(self.dtype, copy=False).reshape(shape)
+        return np.expand_dims(res, axis) if keepdims else res
+
+    # -- one block of whole rows ---------------------------------------------------------------
+    def block(self, i0, i1, t1, t2, mb, t34):
+        x, kind = self.x[i0:i1], self.kind
+        r = i1 - i0
+        t1, t2 = t1[:r], t2[:r]
+        lo = None if t34 is None else (t34[0][:r], t34[1][:r])
+        w = None
+        if self.w is not None:
+            w = self.w[i0:i1]
+            mb = np.logical_not(w, out=mb[:r])
+            np.copyto(t1, x)
+            np.copyto(t1, -np.inf, where=mb)
+            idx = t1.argmax(axis=1)
+        else:
+            # argmax then a gather is several times faster than max() on short rows.
+            idx = x.argmax(axis=1)
+        rows = np.arange(r)
+        a = (x if w is None else t1)[rows, idx].astype(self.work)[:, None]
+        bad = ~np.isfinite(a[:, 0])
+        if bad.any():
+            a[bad] = 0.0  # keep the fast path finite; these rows are replaced below
+
+        # y = (x - a) / T, written where the result is wanted when the dtypes allow it.
+        out = self.out[i0:i1]
+        y = out if (kind == _LOG_SOFTMAX and out.dtype == self.work) else t1
+        np.subtract(x, a, out=y)
+        if self.inv_t is not None:
+            y *= self.inv_t
+        if w is not None:
+            np.copyto(y, -np.inf, where=mb)
+        e = _exp_shifted(x, a, y, t2, lo)
+
+        ones = np.ones(self.n, dtype=self.work)
+        if kind == _SOFTMAX:
+            s = e @ ones
+            np.multiply(e, (1.0 / s)[:, None], out=out, casting="same_kind")
+        else:
+            # Leave one maximal entry out of the sum, so that log1p sees the small rest exactly:
+            # log_softmax at the maximum is -log1p(rest), not 0 (scipy gh-19521).
+            e[rows, idx] = 0.0
+            lse_rest = np.log1p(e @ ones)
+            if kind == _LOG_SOFTMAX:
+                np.subtract(y, lse_rest[:, None], out=out, casting="same_kind")
+            else:
+                out[:] = a[:, 0]
+                self.rest[i0:i1] = lse_rest
+        if bad.any():
+            out[bad] = _nonfinite_rows(kind, x[bad], None if w is None else w[bad])
+            if kind == _LOGSUMEXP:
+                self.rest[i0:i1][bad] = 0.0
+
+    # -- one row longer than a block, in chunks of columns ---------------------------------------
+    def long_row(self, i, t1, t2, t34):
+        x, kind, n = self.x[i], self.kind, self.n
+        w = None if self.w is None else self.w[i]
+        chunks = [(c, min(c + _BLOCK, n)) for c in range(0, n, _BLOCK)]
+        # Pass 1: the maximum and where it is.
+        best, where_best = -np.inf, -1
+        for c0, c1 in chunks:
+            xc = x[c0:c1]
+            if w is not None:
+                xc = t1[: c1 - c0]
+                np.copyto(xc, x[c0:c1])
+                np.copyto(xc, -np.inf, where=~w[c0:c1])
+            j = int(xc.argmax())
+            v = xc[j]
+            if v > best or np.isnan(v) or where_best < 0:
+                best, where_best = v, c0 + j
+                if np.isnan(v):
+                    break
+        a = self.work.type(best)
+        if not np.isfinite(a):
+            res = _nonfinite_rows(kind, x[None, :], None if w is None else w[None, :])[0]
+            self.out[i] = res
+            if kind == _LOGSUMEXP:
+                self.rest[i] = 0.0
+            return
+
+        def exp_chunk(c0, c1, dest):
+            y = dest[: c1 - c0]
+            np.subtract(x[c0:c1], a, out=y)
+            if self.inv_t is not None:
+                y *= self.inv_t
+            if w is not None:
+                np.copyto(y, -np.inf, where=~w[c0:c1])
+            return y
+
+        out = self.out[i] if kind != _LOGSUMEXP else None
+        store = kind == _SOFTMAX and out.dtype == self.work
+        # Pass 2: the sum of the exponentials (without one maximal entry for the log variants).
+        total = 0.0
+        for c0, c1 in chunks:
+            e = out[c0:c1] if store else t2[: c1 - c0]
+            lo = None if t34 is None else (t34[0][: c1 - c0], t34[1][: c1 - c0])
+            _exp_shifted(x[c0:c1], a, exp_chunk(c0, c1, t1), e, lo)
+            if kind != _SOFTMAX and c0 <= where_best < c1:
+                e[where_best - c0] = 0.0
+            total += float(e.sum())
+        if kind == _LOGSUMEXP:
+            self.out[i], self.rest[i] = a, np.log1p(total)
+            return
+        # Pass 3: normalise.
+        if kind == _SOFTMAX:
+            scale = 1.0 / total
+            for c0, c1 in chunks:
+                if store:
+                    out[c0:c1] *= scale
+                else:  # recompute in the working precision, round once
+                    e = np.exp(exp_chunk(c0, c1, t1), out=t2[: c1 - c0])
+                    np.multiply(e, scale, out=out[c0:c1], casting="same_kind")
+        else:
+            lse_rest = np.log1p(total)
+            for c0, c1 in chunks:
+                y = exp_chunk(c0, c1, t1)
+                np.subtract(y, lse_rest, out=out[c0:c1], casting="same_kind")
+
+    def run(self):
+        m, n = self.x.shape
+        if m and n:
+            with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+                if n <= _BLOCK:
+                    step = max(1, _BLOCK // n)
+                    t1 = np.empty((min(step, m), n), dtype=self.work)
+                    t2 = np.empty_like(t1)
+                    mb = None if self.w is None else np.empty(t1.shape, dtype=bool)
+                    t34 = (np.empty_like(t1), np.empty_like(t1)) if self.exact_shift else None
+                    for i0 in range(0, m, step):
+                        self.block(i0, min(i0 + step, m), t1, t2, mb, t34)
+                else:
+                    t1 = np.empty(_BLOCK, dtype=self.work)
+                    t2 = np.empty_like(t1)
+                    t34 = (np.empty_like(t1), np.empty_like(t1)) if self.exact_shift else None
+                    for i in range(m):
+                        self.long_row(i, t1, t2, t34)
+        return self.result()
+
+
+def _run(kind, x, axis, where, temperature=1.0, keepdims=False):
+    arr, ax, mask = _prepare(x, axis, where)
+    if kind != _LOGSUMEXP and arr.shape[ax] == 0:
+        raise ValueError(
+            f"x has an empty class axis (axis={axis}, shape {arr.shape}); "
+            f"{kind} of zero numbers is undefined"
+        )
+    if kind == _LOGSUMEXP and arr.shape[ax] == 0:
+        shape = list(arr.shape)
+        if keepdims:
+            shape[ax] = 1
+        else:
+            del shape[ax]
+        return np.full(shape, -np.inf, dtype=arr.dtype)
+    return _Rows(kind, arr, ax, mask, temperature, keepdims).run()
+
+
+def lse_parts(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """For a validated real array: the maximum and ``log1p`` of the rest, so LSE = max + rest.
+
+    Both have ``x.shape`` without ``axis`` and the working dtype. ``(max - x_i) + rest`` is then
+    ``-log_softmax(x)_i`` without cancellation: both terms are >= 0.
+    """
+    rows = _Rows(_LOGSUMEXP, x, axis, None)
+    rows.run()
+    shape = np.moveaxis(x, axis, -1).shape[:-1]
+    return rows.out.reshape(shape), rows.rest.reshape(shape)
+
+
+def _doc(func):
+    func.__doc__ = func.__doc__.replace("{EDGE_CASES}", EDGE_CASES)
+    return func
+
+
+@_doc
+def softmax(
+    x: ArrayLike,
+    axis: int = -1,
+    *,
+    temperature: float = 1.0,
+    where: ArrayLike | None = None,
+) -> np.ndarray:
+    r"""Softmax: exponentiate and normalise along ``axis``, without overflow.
+
+    Parameters
+    ----------
+    x : array_like
+        Logits, any shape. Integer and boolean input is computed in float64; float16, float32
+        and float64 keep their dtype.
+    axis : int, default -1
+        The class axis, along which the result sums to 1.
+    temperature : float, default 1.0
+        Divides the logits: ``softmax(x / temperature)``. Must be finite and > 0. Small values
+        sharpen the distribution towards the arg-max, large values flatten it towards uniform.
+    where : array_like of bool, optional
+        Entries to include; excluded entries get probability 0, as if their logit were -inf.
+        Must broadcast to ``x.shape``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Probabilities, same shape and floating dtype as ``x``, each slice along ``axis`` summing
+        to 1.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not real and numeric, or ``where`` is not boolean.
+    ValueError
+        If ``axis`` is out of range, the class axis is empty, ``temperature`` is not a finite
+        positive number, or ``where`` does not broadcast to ``x``.
+
+    Notes
+    -----
+    For a row :math:`x \in \mathbb{R}^N` and temperature :math:`T`,
+
+    .. math::
+
+        S_i(x) = \frac{e^{x_i / T}}{\sum_{k=1}^N e^{x_k / T}}
+               = \frac{e^{(x_i - m)/T}}{\sum_{k=1}^N e^{(x_k - m)/T}},
+        \qquad m = \max_k x_k .
+
+    The shifted form is used: its exponents are at most 0, so nothing overflows and the
+    denominator is at least 1. The rows are processed in cache-sized blocks in float64 (or
+    wider), which makes float16 and float32 results correct to within 1 ulp; float64 results
+    satisfy the error bound for the shifted formula of Blanchard, Higham and Higham (2021).
+
+    Defined behaviour for non-finite input and masks:
+
+{EDGE_CASES}
+
+    References
+    ----------
+    P. Blanchard, D. J. Higham and N. J. Higham, "Accurately computing the log-sum-exp and
+    softmax functions", IMA J. Numer. Anal. 41(4), 2021. https://doi.org/10.1093/imanum/draa038
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from softmax_pkg import softmax
+    >>> p = softmax([1.0, 2.0, 3.0])
+    >>> p.round(2)
+    array([0.09, 0.24, 0.67])
+    >>> float(p.sum())
+    1.0
+
+    Huge logits are no problem, and each row of a batch sums to 1:
+
+    >>> softmax([[1000.0, 2000.0, 3000.0], [1.0, 1.0, 1.0]]).round(3)
+    array([[0.   , 0.   , 1.   ],
+           [0.333, 0.333, 0.333]])
+
+    A +inf logit takes all the probability, a mask removes an entry:
+
+    >>> softmax([0.0, np.inf, 1.0])
+    array([0., 1., 0.])
+    >>> softmax([1.0, 2.0, 3.0], where=np.array([True, True, False])).round(3)
+    array([0.269, 0.731, 0.   ])
+    """
+    check_positive_finite(temperature, "temperature")
+    return _run(_SOFTMAX, x, axis, where, temperature=float(temperature))
+
+
+@_doc
+def log_softmax(
+    x: ArrayLike,
+    axis: int = -1,
+    *,
+    temperature: float = 1.0,
+    where: ArrayLike | None = None,
+) -> np.ndarray:
+    r"""Logarithm of the softmax along ``axis``, accurate to the last bits.
+
+    Parameters
+    ----------
+    x : array_like
+        Logits, any shape. Integer and boolean input is computed in float64; float16, float32
+        and float64 keep their dtype.
+    axis : int, default -1
+        The class axis.
+    temperature : float, default 1.0
+        Divides the logits: ``log_softmax(x / temperature)``. Must be finite and > 0.
+    where : array_like of bool, optional
+        Entries to include; excluded entries get -inf. Must broadcast to ``x.shape``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Log-probabilities, same shape and floating dtype as ``x``, all <= 0.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not real and numeric, or ``where`` is not boolean.
+    ValueError
+        If ``axis`` is out of range, the class axis is empty, ``temperature`` is not a finite
+        positive number, or ``where`` does not broadcast to ``x``.
+
+    Notes
+    -----
+    With :math:`m = \max_k x_k` attained at index :math:`k^*`,
+
+    .. math::
+
+        \log S_i(x) = \frac{x_i - m}{T} - \operatorname{log1p}\Big(
+            \sum_{k \ne k^*} e^{(x_k - m)/T}\Big).
+
+    Summing without the maximal term and using ``log1p`` keeps the small remainder exact: at the
+    maximum the result is the tiny negative number it should be, where ``log(sum)`` returns 0
+    (scipy issue gh-19521). Every entry is within 2 ulp of the exact value.
+
+    Defined behaviour for non-finite input and masks:
+
+{EDGE_CASES}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from softmax_pkg import log_softmax
+    >>> log_softmax([1.0, 2.0, 3.0]).round(4)
+    array([-2.4076, -1.4076, -0.4076])
+
+    At a dominant entry the answer is tiny but not zero:
+
+    >>> float(log_softmax([0.0, 40.0])[1])
+    -4.248354255291589e-18
+    """
+    check_positive_finite(temperature, "temperature")
+    return _run(_LOG_SOFTMAX, x, axis, where, temperature=float(temperature))
+
+
+@_doc
+def logsumexp(
+    x: ArrayLike,
+    axis: int = -1,
+    *,
+    keepdims: bool = False,
+    where: ArrayLike | None = None,
+) -> np.ndarray:
+    r"""Log-sum-exp along ``axis``: :math:`\log \sum_k e^{x_k}`, without overflow.
+
+    Parameters
+    ----------
+    x : array_like
+        Any shape. Integer and boolean input is computed in float64; float16, float32 and
+        float64 keep their dtype.
+    axis : int, default -1
+        The axis to reduce.
+    keepdims : bool, default False
+        Keep the reduced axis with length 1, so the result broadcasts against ``x``.
+    where : array_like of bool, optional
+        Entries to include. Must broadcast to ``x.shape``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``x.shape`` without ``axis`` (or with length 1 there if ``keepdims``), same floating
+        dtype as ``x``. A 1-d input gives a 0-d array. An empty axis gives -inf, as in scipy.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not real and numeric, or ``where`` is not boolean.
+    ValueError
+        If ``axis`` is out of range or ``where`` does not broadcast to ``x``.
+
+    Notes
+    -----
+    .. math::
+
+        \operatorname{LSE}(x) = m + \operatorname{log1p}\Big(\sum_{k \ne k^*} e^{x_k - m}\Big),
+        \qquad m = x_{k^*} = \max_k x_k,
+
+    which lies between :math:`m` and :math:`m + \log N`: a smooth maximum. The result is within
+    2 ulp of the exact value unless :math:`m` and the log1p term nearly cancel (a result close
+    to 0 from inputs much larger in magnitude), where the error is bounded by 2 ulp of
+    :math:`|m|`, the condition of the problem.
+
+    Defined behaviour for non-finite input and masks:
+
+{EDGE_CASES}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from softmax_pkg import logsumexp
+    >>> float(logsumexp([1000.0, 1000.0]))  # 1000 + log 2, no overflow
+    1000.6931471805599
+    >>> logsumexp([[0.0, 0.0], [1.0, -np.inf]])
+    array([0.69314718, 1.        ])
+    """
+    if not isinstance(keepdims, (bool, np.bool_)):
+        raise TypeError(f"keepdims must be True or False; got {keepdims!r}")
+    return _run(_LOGSUMEXP, x, axis, where, keepdims=bool(keepdims))

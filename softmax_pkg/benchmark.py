@@ -1,0 +1,153 @@
+"""Speed and memory of softmax_pkg against scipy.special, measured in the same run.
+
+Usage::
+
+    python -m softmax_pkg.benchmark            # the full table (a few minutes)
+    python -m softmax_pkg.benchmark --small    # tiny shapes: a smoke test for CI
+    python -m softmax_pkg.benchmark --markdown # print the table as Markdown (for the README)
+
+Every time is the median of ``--repeats`` runs. Speed is reported as a ratio: scipy's time divided
+by ours (above 1 means we are faster), and a plain ``np.copy`` of the input as the memory-bandwidth
+floor. Peak memory is the largest amount of memory allocated during one call (tracemalloc, which
+sees NumPy's allocations), as a multiple of the input's size: the output of softmax is exactly that
+size, so ~1.0 means "the output and nothing else".
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+import tracemalloc
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.special as sps
+
+import softmax_pkg as sm
+
+FULL_SHAPES = [(4096, 4096), (65536, 64), (64, 65536), (1 << 24,)]
+SMALL_SHAPES = [(64, 64), (256, 16), (8, 1024), (4096,)]
+
+
+def _scipy_ce(logits, labels):
+    logp = sps.log_softmax(logits, axis=-1)
+    return -np.take_along_axis(logp, labels[..., None], axis=-1).mean()
+
+
+def _ours_ce(logits, labels):
+    return sm.cross_entropy(logits, labels)
+
+
+@dataclass
+class Case:
+    name: str
+    ours: callable
+    reference: callable
+    needs_labels: bool = False
+
+
+CASES = [
+    Case("softmax", lambda x: sm.softmax(x), lambda x: sps.softmax(x, axis=-1)),
+    Case("log_softmax", lambda x: sm.log_softmax(x), lambda x: sps.log_softmax(x, axis=-1)),
+    Case("logsumexp", lambda x: sm.logsumexp(x), lambda x: sps.logsumexp(x, axis=-1)),
+    Case("cross_entropy", _ours_ce, _scipy_ce, needs_labels=True),
+]
+
+
+def median_time(func, *args, repeats):
+    func(*args)  # warm up: page in the inputs, load code
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter()
+        func(*args)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def peak_memory(func, *args):
+    gc.collect()
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    result = func(*args)
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    del result
+    return peak
+
+
+def run(shapes, dtypes, repeats, cases):
+    rng = np.random.default_rng(0)
+    rows = []
+    for shape in shapes:
+        for dtype in dtypes:
+            x = (rng.standard_normal(shape) * 4).astype(dtype)
+            n = shape[-1]
+            labels = rng.integers(0, n, size=shape[:-1])
+            t_copy = median_time(np.copy, x, repeats=repeats)
+            for case in cases:
+                if case.needs_labels and len(shape) == 1:
+                    continue
+                args = (x, labels) if case.needs_labels else (x,)
+                t_ours = median_time(case.ours, *args, repeats=repeats)
+                t_ref = median_time(case.reference, *args, repeats=repeats)
+                rows.append(
+                    dict(
+                        function=case.name,
+                        shape="x".join(map(str, shape)),
+                        dtype=np.dtype(dtype).name,
+                        ours_ms=t_ours * 1e3,
+                        scipy_ms=t_ref * 1e3,
+                        speedup=t_ref / t_ours,
+                        copy_fraction=t_copy / t_ours,
+                        mem_ours=peak_memory(case.ours, *args) / x.nbytes,
+                        mem_scipy=peak_memory(case.reference, *args) / x.nbytes,
+                    )
+                )
+    return rows
+
+
+COLUMNS = [
+    ("function", "function", "{}"),
+    ("shape", "shape", "{}"),
+    ("dtype", "dtype", "{}"),
+    ("ours_ms", "ours (ms)", "{:.2f}"),
+    ("scipy_ms", "scipy (ms)", "{:.2f}"),
+    ("speedup", "speed-up vs scipy", "{:.2f}x"),
+    ("copy_fraction", "copy time / ours", "{:.2f}"),
+    ("mem_ours", "peak mem ours", "{:.2f}x"),
+    ("mem_scipy", "peak mem scipy", "{:.2f}x"),
+]
+
+
+def format_table(rows, markdown=False):
+    header = [title for _, title, _ in COLUMNS]
+    body = [[fmt.format(row[key]) for key, _, fmt in COLUMNS] for row in rows]
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(r) + " |" for r in body]
+        return "\n".join(lines)
+    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
+    fmt_row = lambda r: "  ".join(c.rjust(w) for c, w in zip(r, widths))  # noqa: E731
+    return "\n".join([fmt_row(header), fmt_row(["-" * w for w in widths])] + [fmt_row(r) for r in body])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", action="store_true", help="tiny shapes, for a CI smoke test")
+    parser.add_argument("--repeats", type=int, default=None, help="timed runs per case")
+    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser.add_argument("--only", default=None, help="comma-separated function names")
+    args = parser.parse_args(argv)
+    shapes = SMALL_SHAPES if args.small else FULL_SHAPES
+    repeats = args.repeats or (3 if args.small else 7)
+    cases = CASES if not args.only else [c for c in CASES if c.name in args.only.split(",")]
+    rows = run(shapes, [np.float64, np.float32], repeats, cases)
+    print(format_table(rows, markdown=args.markdown))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
