@@ -12,7 +12,7 @@ import nbformat
 import pytest
 import yaml
 
-from conftest import REPO, BookBuild, readme_commands
+from conftest import REPO, BookBuild, import_or_need, readme_commands
 
 BOOK = REPO / "book"
 
@@ -156,3 +156,12 @@ def test_launch_and_repository_links_point_at_the_notebook_in_the_repository(
         assert f'href="{url}"' in page, f"no repository link on the page of {relative}"
         download = re.search(r'href="([^"]*_sources/[^"]*\.ipynb)"', page)
         assert download, f"no .ipynb download link on the page of {relative}"
+
+
+@pytest.mark.slow
+def test_api_page_documents_every_public_name_once(book_build: BookBuild):
+    softmax_pkg = import_or_need("softmax_pkg")
+    assert book_build.returncode == 0, "the book did not build"
+    page = (book_build.html_dir / "book" / "api.html").read_text(encoding="utf-8")
+    counts = {name: page.count(f'id="softmax_pkg.{name}"') for name in softmax_pkg.__all__}
+    assert counts and all(count == 1 for count in counts.values()), counts

@@ -1,0 +1,150 @@
+"""What a Binder user gets: a fresh environment made from requirements.txt alone runs every chapter.
+
+Binder runs ``pip install -r requirements.txt`` in the repository root and starts each notebook's
+kernel in the notebook's own folder. This test does the same in a new virtual environment that
+cannot see the packages of the environment running the tests, then executes every notebook of
+the table of contents with that environment's kernel.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import textwrap
+import venv
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO, need
+
+pytestmark = [pytest.mark.venv, pytest.mark.slow]
+
+# What pip prints when it cannot reach the index at all (not when a pin does not exist).
+OFFLINE_SIGNS = ("NewConnectionError", "Temporary failure in name resolution", "Network is unreachable")
+
+# Runs inside the new environment: execute one notebook with nbclient in its own folder, with the
+# kernel of that environment, and report where the kernel's Python and softmax_pkg came from.
+RUNNER = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+
+    import nbformat
+    from jupyter_client.kernelspec import KernelSpecManager
+    from nbclient import NotebookClient
+
+    notebook = Path(sys.argv[1])
+    nb = nbformat.read(notebook, as_version=4)
+    probe = nbformat.v4.new_code_cell(
+        "import json as _j, sys as _s, softmax_pkg as _p; "
+        "print(_j.dumps({'prefix': _s.prefix, 'package': _p.__file__}))"
+    )
+    nb.cells.append(probe)
+    spec = KernelSpecManager().get_kernel_spec(nb.metadata["kernelspec"]["name"])
+    client = NotebookClient(
+        nb, timeout=600, resources={"metadata": {"path": str(notebook.parent)}}
+    )
+    client.execute()
+    seen = json.loads(nb.cells[-1].outputs[0]["text"])
+    print(json.dumps({"kernel_argv": spec.argv, **seen}))
+    """
+)
+
+
+def toc_notebooks() -> list[Path]:
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text(encoding="utf-8"))
+
+    def names(entry: dict) -> list[str]:
+        found = [entry[key] for key in ("root", "file") if key in entry]
+        for key in ("parts", "chapters", "sections"):
+            for child in entry.get(key, []):
+                found += names(child)
+        return found
+
+    return [REPO / f"{name}.ipynb" for name in names(toc) if (REPO / f"{name}.ipynb").exists()]
+
+
+def clean_environment(env_dir: Path, home: Path) -> dict[str, str]:
+    """The variables of a Binder-like session: this venv first on PATH, nothing from outside."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PYTHON", "JUPYTER", "VIRTUAL_ENV", "CONDA", "PIP_"))
+    }
+    env["PATH"] = f"{env_dir / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    env["VIRTUAL_ENV"] = str(env_dir)
+    env["PYTHONNOUSERSITE"] = "1"
+    # Jupyter's per-user folders may hold a "python3" kernel of another Python: use empty ones.
+    env["JUPYTER_DATA_DIR"] = str(home / "jupyter-data")
+    env["JUPYTER_CONFIG_DIR"] = str(home / "jupyter-config")
+    env["IPYTHONDIR"] = str(home / "ipython")
+    env["MPLCONFIGDIR"] = str(home / "matplotlib")
+    return env
+
+
+@pytest.fixture(scope="module")
+def binder_env(tmp_path_factory):
+    """A new virtual environment with ``pip install -r requirements.txt`` run in the repo root."""
+    root = tmp_path_factory.mktemp("binder")
+    env_dir = root / "venv"
+    venv.EnvBuilder(with_pip=True, system_site_packages=False, clear=True).create(env_dir)
+    env = clean_environment(env_dir, root)
+    pip = [str(env_dir / "bin" / "python"), "-m", "pip"]
+    # pip keeps its cache (~/.cache/pip) so a second run does not download again.
+    done = subprocess.run(
+        [*pip, "install", "--disable-pip-version-check", "-r", "requirements.txt"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        stdin=subprocess.DEVNULL,
+    )
+    offline = any(sign in done.stderr for sign in OFFLINE_SIGNS)
+    need(done.returncode == 0 or not offline, "access to PyPI")
+    assert done.returncode == 0, f"pip install -r requirements.txt failed:\n{done.stderr[-5000:]}"
+    yield env_dir, env
+    shutil.rmtree(env_dir, ignore_errors=True)  # about a gigabyte
+
+
+def test_fresh_environment_has_no_outside_packages(binder_env):
+    env_dir, env = binder_env
+    probe = "import json, site, sys; print(json.dumps([sys.prefix, sys.path]))"
+    done = subprocess.run(
+        [str(env_dir / "bin" / "python"), "-c", probe],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    prefix, path = json.loads(done.stdout)
+    assert Path(prefix) == env_dir
+    outside = [
+        entry
+        for entry in path
+        if entry.endswith("-packages") and not Path(entry).is_relative_to(env_dir)
+    ]
+    assert not outside, f"the new environment sees outside packages: {outside}"
+
+
+@pytest.mark.parametrize("notebook", toc_notebooks(), ids=lambda path: path.name)
+def test_notebook_runs_in_a_fresh_binder_environment(binder_env, notebook: Path):
+    env_dir, env = binder_env
+    done = subprocess.run(
+        [str(env_dir / "bin" / "python"), "-c", RUNNER, str(notebook)],
+        cwd=notebook.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, f"{notebook.name} failed in the fresh environment:\n{done.stderr}"
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    # The kernel is the venv's own Python, and it imports the package from this repository.
+    assert Path(seen["prefix"]) == env_dir, seen
+    assert Path(seen["package"]).resolve().is_relative_to(REPO), seen
