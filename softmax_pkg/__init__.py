@@ -7,7 +7,7 @@ NumPy is its only runtime dependency.
 from ._gradcheck import numerical_gradient
 from ._jacobian import softmax_jacobian, softmax_jvp, softmax_vjp
 from ._losses import cross_entropy, cross_entropy_grad, one_hot
-from ._softmax import log_softmax, logsumexp, softmax
+from ._softmax import log_softmax, logsumexp, set_num_threads, softmax
 
 __all__ = [
     "softmax",
@@ -20,5 +20,6 @@ __all__ = [
     "cross_entropy_grad",
     "one_hot",
     "numerical_gradient",
+    "set_num_threads",
 ]
 __version__ = "0.1.0"

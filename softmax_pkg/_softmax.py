@@ -9,6 +9,12 @@ from a far more accurate value (within 1 ulp); float64 is computed in float64.
 
 from __future__ import annotations
 
+import math
+import numbers
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -20,7 +26,7 @@ from ._validate import (
     working_dtype,
 )
 
-__all__ = ["softmax", "log_softmax", "logsumexp"]
+__all__ = ["softmax", "log_softmax", "logsumexp", "set_num_threads"]
 
 # Numbers per block: 16384 float64 values are 128 KiB, so a block and its two temporaries stay in
 # a 1 MiB L2 cache. Measured with softmax_pkg/benchmark.py; 8K-64K perform alike.
@@ -106,6 +112,22 @@ def _exp_shifted(x, a, y, e, lo):
     return e
 
 
+_ERRSTATE = dict(over="ignore", under="ignore", invalid="ignore", divide="ignore")
+
+
+class _Temps:
+    """Scratch buffers for one worker: block-sized, reused for every block it handles."""
+
+    def __init__(self, shape, work, masked, exact_shift):
+        self.t1 = np.empty(shape, dtype=work)
+        self.t2 = np.empty(shape, dtype=work)
+        self.mask = np.empty(shape, dtype=bool) if masked else None
+        self.lo = (np.empty(shape, dtype=work), np.empty(shape, dtype=work)) if exact_shift else None
+
+    def lo_view(self, r):
+        return None if self.lo is None else (self.lo[0][:r], self.lo[1][:r])
+
+
 class _Rows:
     """The per-call state of the kernel: input rows, mask rows, output rows, temperature."""
 
@@ -116,36 +138,36 @@ class _Rows:
         self.work = working_dtype(arr.dtype)
         self.inv_t = None if temperature == 1.0 else 1.0 / temperature
         # The log variants promise 2 ulp at the maximum, which needs exp(x - a) exact to ~1 ulp.
-        self.exact_shift = (
-            kind != _SOFTMAX and arr.dtype == self.work and self.inv_t is None
-        )
+        self.exact_shift = kind != _SOFTMAX and arr.dtype == self.work and self.inv_t is None
         m, n = self.x.shape
         self.n = n
+        self.ones = np.ones(n, dtype=self.work) if n <= _BLOCK else None  # row sums by matmul
+        self.dtype, self.axis, self.keepdims, self.moved_shape = arr.dtype, axis, keepdims, moved_shape
         if kind == _LOGSUMEXP:
             # Kept apart, so callers such as cross_entropy can form (max - x_i) + rest exactly.
             self.out = np.empty(m, dtype=self.work)  # the maximum
             self.rest = np.empty(m, dtype=self.work)  # log1p of the sum without the maximum
-            shape = moved_shape[:-1]
-            self.dtype = arr.dtype
-            self.result = lambda: self._finish_lse(shape, axis, keepdims)
         else:
             self.out = np.empty((m, n), dtype=arr.dtype)
-            self.result = lambda: np.moveaxis(self.out.reshape(moved_shape), -1, axis)
 
-    def _finish_lse(self, shape, axis, keepdims):
-        res = (self.out + self.rest).astype(self.dtype, copy=False).reshape(shape)
-        return np.expand_dims(res, axis) if keepdims else res
+    def result(self):
+        if self.kind != _LOGSUMEXP:
+            return np.moveaxis(self.out.reshape(self.moved_shape), -1, self.axis)
+        res = (self.out + self.rest).astype(self.dtype, copy=False).reshape(self.moved_shape[:-1])
+        return np.expand_dims(res, self.axis) if self.keepdims else res
+
+    def temps(self, shape):
+        return _Temps(shape, self.work, self.w is not None, self.exact_shift)
 
     # -- one block of whole rows ---------------------------------------------------------------
-    def block(self, i0, i1, t1, t2, mb, t34):
+    def block(self, i0, i1, tmp):
         x, kind = self.x[i0:i1], self.kind
         r = i1 - i0
-        t1, t2 = t1[:r], t2[:r]
-        lo = None if t34 is None else (t34[0][:r], t34[1][:r])
-        w = None
+        t1, t2 = tmp.t1[:r], tmp.t2[:r]
+        w = mb = None
         if self.w is not None:
             w = self.w[i0:i1]
-            mb = np.logical_not(w, out=mb[:r])
+            mb = np.logical_not(w, out=tmp.mask[:r])
             np.copyto(t1, x)
             np.copyto(t1, -np.inf, where=mb)
             idx = t1.argmax(axis=1)
@@ -166,17 +188,16 @@ class _Rows:
             y *= self.inv_t
         if w is not None:
             np.copyto(y, -np.inf, where=mb)
-        e = _exp_shifted(x, a, y, t2, lo)
+        e = _exp_shifted(x, a, y, t2, tmp.lo_view(r))
 
-        ones = np.ones(self.n, dtype=self.work)
         if kind == _SOFTMAX:
-            s = e @ ones
+            s = e @ self.ones
             np.multiply(e, (1.0 / s)[:, None], out=out, casting="same_kind")
         else:
             # Leave one maximal entry out of the sum, so that log1p sees the small rest exactly:
             # log_softmax at the maximum is -log1p(rest), not 0 (scipy gh-19521).
             e[rows, idx] = 0.0
-            lse_rest = np.log1p(e @ ones)
+            lse_rest = np.log1p(e @ self.ones)
             if kind == _LOG_SOFTMAX:
                 np.subtract(y, lse_rest[:, None], out=out, casting="same_kind")
             else:
@@ -187,90 +208,189 @@ class _Rows:
             if kind == _LOGSUMEXP:
                 self.rest[i0:i1][bad] = 0.0
 
-    # -- one row longer than a block, in chunks of columns ---------------------------------------
-    def long_row(self, i, t1, t2, t34):
-        x, kind, n = self.x[i], self.kind, self.n
-        w = None if self.w is None else self.w[i]
-        chunks = [(c, min(c + _BLOCK, n)) for c in range(0, n, _BLOCK)]
-        # Pass 1: the maximum and where it is.
-        best, where_best = -np.inf, -1
-        for c0, c1 in chunks:
-            xc = x[c0:c1]
-            if w is not None:
-                xc = t1[: c1 - c0]
-                np.copyto(xc, x[c0:c1])
-                np.copyto(xc, -np.inf, where=~w[c0:c1])
+    # -- a row longer than a block: three passes over column ranges -------------------------------
+    def _chunks(self, c0, c1):
+        return [(c, min(c + _BLOCK, c1)) for c in range(c0, c1, _BLOCK)]
+
+    def _masked(self, i, c0, c1, buf):
+        """The row's entries c0:c1 with masked ones set to -inf (or the row itself if unmasked)."""
+        if self.w is None:
+            return self.x[i, c0:c1]
+        dest = buf[: c1 - c0]
+        np.copyto(dest, self.x[i, c0:c1])
+        np.copyto(dest, -np.inf, where=~self.w[i, c0:c1])
+        return dest
+
+    def _shifted(self, i, a, c0, c1, buf):
+        y = buf[: c1 - c0]
+        np.subtract(self.x[i, c0:c1], a, out=y)
+        if self.inv_t is not None:
+            y *= self.inv_t
+        if self.w is not None:
+            np.copyto(y, -np.inf, where=~self.w[i, c0:c1])
+        return y
+
+    def range_argmax(self, i, c0, c1, tmp):
+        best, where_best = None, -1
+        for d0, d1 in self._chunks(c0, c1):
+            xc = self._masked(i, d0, d1, tmp.t1)
             j = int(xc.argmax())
             v = xc[j]
-            if v > best or np.isnan(v) or where_best < 0:
-                best, where_best = v, c0 + j
+            if best is None or v > best or np.isnan(v):
+                best, where_best = v, d0 + j
                 if np.isnan(v):
                     break
-        a = self.work.type(best)
-        if not np.isfinite(a):
-            res = _nonfinite_rows(kind, x[None, :], None if w is None else w[None, :])[0]
-            self.out[i] = res
-            if kind == _LOGSUMEXP:
-                self.rest[i] = 0.0
-            return
+        return best, where_best
 
-        def exp_chunk(c0, c1, dest):
-            y = dest[: c1 - c0]
-            np.subtract(x[c0:c1], a, out=y)
-            if self.inv_t is not None:
-                y *= self.inv_t
-            if w is not None:
-                np.copyto(y, -np.inf, where=~w[c0:c1])
-            return y
-
-        out = self.out[i] if kind != _LOGSUMEXP else None
-        store = kind == _SOFTMAX and out.dtype == self.work
-        # Pass 2: the sum of the exponentials (without one maximal entry for the log variants).
+    def range_sum(self, i, a, where_best, c0, c1, tmp):
+        out = None if self.kind == _LOGSUMEXP else self.out[i]
+        store = self.kind == _SOFTMAX and out.dtype == self.work
         total = 0.0
-        for c0, c1 in chunks:
-            e = out[c0:c1] if store else t2[: c1 - c0]
-            lo = None if t34 is None else (t34[0][: c1 - c0], t34[1][: c1 - c0])
-            _exp_shifted(x[c0:c1], a, exp_chunk(c0, c1, t1), e, lo)
-            if kind != _SOFTMAX and c0 <= where_best < c1:
-                e[where_best - c0] = 0.0
+        for d0, d1 in self._chunks(c0, c1):
+            e = out[d0:d1] if store else tmp.t2[: d1 - d0]
+            y = self._shifted(i, a, d0, d1, tmp.t1)
+            _exp_shifted(self.x[i, d0:d1], a, y, e, tmp.lo_view(d1 - d0))
+            if self.kind != _SOFTMAX and d0 <= where_best < d1:
+                e[where_best - d0] = 0.0
             total += float(e.sum())
-        if kind == _LOGSUMEXP:
-            self.out[i], self.rest[i] = a, np.log1p(total)
-            return
-        # Pass 3: normalise.
-        if kind == _SOFTMAX:
+        return total
+
+    def range_write(self, i, a, total, c0, c1, tmp):
+        out = self.out[i]
+        if self.kind == _SOFTMAX:
             scale = 1.0 / total
-            for c0, c1 in chunks:
-                if store:
-                    out[c0:c1] *= scale
+            for d0, d1 in self._chunks(c0, c1):
+                if out.dtype == self.work:  # pass 2 stored the exponentials
+                    out[d0:d1] *= scale
                 else:  # recompute in the working precision, round once
-                    e = np.exp(exp_chunk(c0, c1, t1), out=t2[: c1 - c0])
-                    np.multiply(e, scale, out=out[c0:c1], casting="same_kind")
+                    e = np.exp(self._shifted(i, a, d0, d1, tmp.t1), out=tmp.t2[: d1 - d0])
+                    np.multiply(e, scale, out=out[d0:d1], casting="same_kind")
         else:
             lse_rest = np.log1p(total)
-            for c0, c1 in chunks:
-                y = exp_chunk(c0, c1, t1)
-                np.subtract(y, lse_rest, out=out[c0:c1], casting="same_kind")
+            for d0, d1 in self._chunks(c0, c1):
+                y = self._shifted(i, a, d0, d1, tmp.t1)
+                np.subtract(y, lse_rest, out=out[d0:d1], casting="same_kind")
+
+    def long_row(self, i, ranges, temps):
+        """One long row; ``ranges`` (column ranges) are processed in parallel when several."""
+        found = _map(lambda k: self.range_argmax(i, *ranges[k], temps[k]), len(ranges))
+        best, where_best = found[0]
+        for v, j in found[1:]:
+            if np.isnan(best):
+                break
+            if v > best or np.isnan(v):
+                best, where_best = v, j
+        a = self.work.type(best)
+        if not np.isfinite(a):
+            w = None if self.w is None else self.w[i][None, :]
+            self.out[i] = _nonfinite_rows(self.kind, self.x[i][None, :], w)[0]
+            if self.kind == _LOGSUMEXP:
+                self.rest[i] = 0.0
+            return
+        parts = _map(lambda k: self.range_sum(i, a, where_best, *ranges[k], temps[k]), len(ranges))
+        total = math.fsum(parts)
+        if self.kind == _LOGSUMEXP:
+            self.out[i], self.rest[i] = a, np.log1p(total)
+            return
+        _map(lambda k: self.range_write(i, a, total, *ranges[k], temps[k]), len(ranges))
 
     def run(self):
         m, n = self.x.shape
-        if m and n:
-            with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-                if n <= _BLOCK:
-                    step = max(1, _BLOCK // n)
-                    t1 = np.empty((min(step, m), n), dtype=self.work)
-                    t2 = np.empty_like(t1)
-                    mb = None if self.w is None else np.empty(t1.shape, dtype=bool)
-                    t34 = (np.empty_like(t1), np.empty_like(t1)) if self.exact_shift else None
-                    for i0 in range(0, m, step):
-                        self.block(i0, min(i0 + step, m), t1, t2, mb, t34)
-                else:
-                    t1 = np.empty(_BLOCK, dtype=self.work)
-                    t2 = np.empty_like(t1)
-                    t34 = (np.empty_like(t1), np.empty_like(t1)) if self.exact_shift else None
-                    for i in range(m):
-                        self.long_row(i, t1, t2, t34)
+        if not (m and n):
+            return self.result()
+        threads = _threads_for(m * n)
+        if n <= _BLOCK:
+            step = max(1, _BLOCK // n)
+            starts = list(range(0, m, step))
+            groups = [starts[a:b] for a, b in _split(len(starts), threads)]
+
+            def work(k):
+                tmp = self.temps((min(step, m), n))
+                for i0 in groups[k]:
+                    self.block(i0, min(i0 + step, m), tmp)
+
+            _map(work, len(groups))
+        elif m >= threads:
+            groups = _split(m, threads)
+
+            def work(k):
+                tmp = [self.temps(_BLOCK)]
+                for i in range(*groups[k]):
+                    self.long_row(i, [(0, n)], tmp)
+
+            _map(work, len(groups))
+        else:
+            ranges = _split(n, threads)
+            temps = [self.temps(_BLOCK) for _ in ranges]
+            for i in range(m):
+                self.long_row(i, ranges, temps)
         return self.result()
+
+
+# -- threads -----------------------------------------------------------------------------------
+# NumPy releases the GIL inside its loops, so blocks run in parallel on several cores. Below
+# _PARALLEL_MIN numbers the work is too short to pay for handing it to another thread.
+_PARALLEL_MIN = 1 << 18
+_num_threads = max(1, int(os.environ.get("SOFTMAX_PKG_NUM_THREADS", min(os.cpu_count() or 1, 8))))
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def set_num_threads(n: int) -> int:
+    """Set how many threads the kernels may use (default: the CPU count, at most 8).
+
+    The environment variable ``SOFTMAX_PKG_NUM_THREADS`` sets the default at import. Returns the
+    previous value. ``set_num_threads(1)`` makes every call single-threaded.
+
+    Examples
+    --------
+    >>> import softmax_pkg
+    >>> old = softmax_pkg.set_num_threads(1)
+    >>> _ = softmax_pkg.set_num_threads(old)
+    """
+    global _num_threads, _pool
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (numbers.Integral, np.integer)):
+        raise TypeError(f"n must be an integer; got {n!r}")
+    if n < 1:
+        raise ValueError(f"n must be >= 1; got {n}")
+    with _pool_lock:
+        previous, _num_threads = _num_threads, int(n)
+        if _pool is not None:
+            _pool.shutdown(wait=True)
+            _pool = None
+    return previous
+
+
+def _threads_for(size):
+    return _num_threads if size >= _PARALLEL_MIN else 1
+
+
+def _split(count, parts):
+    """Split range(count) into at most ``parts`` contiguous, balanced (start, stop) pairs."""
+    bounds = np.linspace(0, count, min(parts, count) + 1).astype(int)
+    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _with_errstate(func):
+    # np.errstate is per thread (a context variable), so each task sets it itself.
+    def task(k):
+        with np.errstate(**_ERRSTATE):
+            return func(k)
+
+    return task
+
+
+def _map(func, count):
+    """[func(0), ..., func(count - 1)], on the thread pool when count > 1."""
+    global _pool
+    task = _with_errstate(func)
+    if count <= 1:
+        return [task(k) for k in range(count)]
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=_num_threads, thread_name_prefix="softmax_pkg")
+        pool = _pool
+    return list(pool.map(task, range(count)))
 
 
 def _run(kind, x, axis, where, temperature=1.0, keepdims=False):

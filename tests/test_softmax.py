@@ -1,0 +1,426 @@
+"""softmax, log_softmax, logsumexp: values, accuracy, edge cases, bad input, properties."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+import scipy.special as sps
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import softmax_pkg as sm
+from softmax_pkg import log_softmax, logsumexp, softmax
+from softmax_pkg.reference import exact, ulp_error
+
+FUNCS = {"softmax": softmax, "log_softmax": log_softmax, "logsumexp": logsumexp}
+SCIPY = {"softmax": sps.softmax, "log_softmax": sps.log_softmax, "logsumexp": sps.logsumexp}
+
+
+# -- agreement with scipy.special -------------------------------------------------------------
+
+
+def _scipy_ref(name, x, axis):
+    return SCIPY[name](x.astype(np.float64), axis=axis)
+
+
+def assert_close_to_scipy(name, x, axis):
+    # scipy's log_softmax loses up to ~1e-13 absolute near the maximum (it rounds log(sum));
+    # the accuracy tests below measure ours against mpmath instead.
+    atol = 1e-12 if name == "log_softmax" else 1e-15
+    np.testing.assert_allclose(
+        FUNCS[name](x, axis), _scipy_ref(name, x, axis), rtol=1e-12, atol=atol
+    )
+
+
+@pytest.mark.parametrize("name", FUNCS)
+@pytest.mark.parametrize("shape", [(1,), (7,), (3, 1), (1, 5), (4, 6), (2, 3, 5), (2, 1, 3, 4)])
+def test_matches_scipy_for_every_axis(name, shape):
+    x = np.random.default_rng(len(shape)).normal(0, 5, shape)
+    for axis in range(-len(shape), len(shape)):
+        assert_close_to_scipy(name, x, axis)
+
+
+@pytest.mark.parametrize("name", FUNCS)
+def test_matches_scipy_on_non_contiguous_views(name):
+    base = np.random.default_rng(1).normal(0, 3, (12, 30, 8))
+    for view in (base[::2, 5:25:3, :], base.transpose(2, 0, 1), base[..., ::-1], base[:, 3, :]):
+        assert not view.flags.c_contiguous or view.ndim == 2
+        for axis in range(view.ndim):
+            assert_close_to_scipy(name, view, axis)
+
+
+@pytest.mark.parametrize("name", FUNCS)
+@pytest.mark.parametrize("shape", [(3, 20000), (2, 70001), (40000, 3)])
+def test_long_and_short_rows_take_the_blocked_paths_correctly(name, shape):
+    x = np.random.default_rng(2).normal(0, 10, shape)
+    for axis in (0, 1):
+        assert_close_to_scipy(name, x, axis)
+
+
+@pytest.mark.parametrize("name", FUNCS)
+@pytest.mark.parametrize("shape", [(5, 100000), (1, 600000), (3000, 300)])
+def test_threads_give_bit_identical_results(name, shape):
+    x = np.random.default_rng(3).normal(0, 10, shape)
+    old = sm.set_num_threads(1)
+    try:
+        one = FUNCS[name](x)
+        sm.set_num_threads(3)
+        three = FUNCS[name](x)
+    finally:
+        sm.set_num_threads(old)
+    np.testing.assert_array_equal(one, three)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("name", FUNCS)
+def test_floating_dtypes_are_kept(name, dtype):
+    assert FUNCS[name](np.ones((2, 3), dtype)).dtype == dtype
+
+
+@pytest.mark.parametrize("name", FUNCS)
+@pytest.mark.parametrize("value", [[1, 2, 3], [True, False, True], np.arange(3, dtype=np.uint8)])
+def test_integer_and_bool_input_is_computed_in_float64(name, value):
+    got = FUNCS[name](value)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, _scipy_ref(name, np.asarray(value, float), -1), rtol=1e-15)
+
+
+# -- accuracy against mpmath --------------------------------------------------------------------
+
+SPREAD = {np.float16: 10.0, np.float32: 80.0, np.float64: 700.0}
+
+
+def adversarial_rows(dtype, n, seed):
+    """Rows that stress the formulas: wide spreads, ties, one dominant entry, N(0, 30^2)."""
+    rng = np.random.default_rng(seed)
+    spread = SPREAD[dtype]
+    rows = [
+        rng.uniform(-spread, spread, n),
+        rng.normal(0, spread / 3, n),
+        np.round(rng.uniform(-3, 3, n)),  # many ties
+        np.full(n, spread / 2),  # all tied
+    ]
+    dominant = rng.uniform(-spread, 0, n)
+    dominant[n // 2] = spread / 2  # one dominant entry
+    rows.append(dominant)
+    if dtype != np.float16:
+        rows.append(rng.normal(0, 30, n))  # the N(0, 30^2) logits of the issue
+    return [r.astype(dtype) for r in rows]
+
+
+def blanchard_bound(x):
+    """First-order relative error bound of the shifted softmax (Blanchard, Higham & Higham 2021).
+
+    Counted for this implementation: the rounded shift y = x - m (|y_j| u), exp (2u: NumPy's
+    float64 exp is within 1 ulp), the sum of n terms ((n - 1) u), the reciprocal and the product
+    (2u); the denominator inherits the worst exponent's error (max |y| u + 2u).
+    """
+    u = np.finfo(np.float64).eps / 2
+    y = np.abs(x - x.max())
+    return u * (y + y.max() + x.size + 5)
+
+
+def _check_accuracy(dtype, sizes, seed):
+    for n in sizes:
+        for k, x in enumerate(adversarial_rows(dtype, n, seed + n)):
+            ref = {name: exact(name, x) for name in FUNCS}
+            got = {name: FUNCS[name](x) for name in FUNCS}
+            label = f"dtype={dtype.__name__}, n={n}, row {k}"
+            if dtype in (np.float16, np.float32):
+                assert ulp_error(got["softmax"], ref["softmax"]).max() <= 1.0, label
+            else:
+                exact_p = np.array([float(v) for v in ref["softmax"]])
+                err = np.abs(got["softmax"] - np.array(ref["softmax"] - exact_p, float) - exact_p)
+                tiny = 2 * np.finfo(np.float64).smallest_subnormal
+                assert np.all(err <= blanchard_bound(x) * exact_p + tiny), label
+            assert ulp_error(got["log_softmax"], ref["log_softmax"]).max() <= 2.0, label
+            assert ulp_error(got["logsumexp"], ref["logsumexp"]).max() <= 2.0, label
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_accuracy_on_adversarial_inputs(dtype):
+    _check_accuracy(dtype, [1, 2, 3, 10, 257, 2000], seed=10)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_accuracy_on_long_rows(dtype):
+    # 10^5 entries: longer than one block, so the chunked path is measured too.
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-SPREAD[dtype], SPREAD[dtype], 100_000).astype(dtype)
+    for name in FUNCS:
+        ref = exact(name, x, dps=30)
+        got = FUNCS[name](x)
+        if name == "softmax" and dtype == np.float64:
+            exact_p = np.array([float(v) for v in ref])
+            tiny = 2 * np.finfo(np.float64).smallest_subnormal
+            assert np.all(np.abs(got - exact_p) <= blanchard_bound(x) * exact_p + tiny)
+        else:
+            limit = 1.0 if name == "softmax" else 2.0
+            assert ulp_error(got, ref).max() <= limit, name
+
+
+def test_float32_is_more_accurate_than_scipy_on_wide_logits():
+    x = np.random.default_rng(6).normal(0, 30, 200).astype(np.float32)
+    ref = exact("softmax", x)
+    ours = ulp_error(softmax(x), ref).max()
+    theirs = ulp_error(sps.softmax(x), ref).max()
+    assert ours <= 1.0 < theirs
+
+
+def test_log_softmax_is_exact_at_the_maximum():
+    # scipy gh-19521: log(1 + e^-40) rounds to 0, but the true value is -4.25e-18.
+    got = log_softmax(np.array([0.0, 40.0]))
+    assert got[1] == float(exact("log_softmax", [0.0, 40.0])[1])
+    assert got[1] < 0
+    assert sps.log_softmax(np.array([0.0, 40.0]))[1] == 0.0
+
+
+# -- no overflow, no warnings, input untouched --------------------------------------------------
+
+
+@pytest.mark.parametrize("name", FUNCS)
+def test_finite_extremes_never_overflow_or_warn(name):
+    rows = [
+        [1000.0, 2000.0, 3000.0],
+        [1e308, -1e308, 0.0],
+        [-1e308, -1e308, -1e308],
+        [1.7e308, 1.7e308],
+        [5e-324, -5e-324, 0.0],
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for row in rows:
+            got = FUNCS[name](np.array(row))
+            assert not np.isnan(got).any(), row
+            if name == "softmax":
+                assert np.isfinite(got).all() and np.isclose(got.sum(), 1.0), row
+            if name == "logsumexp":
+                assert np.isfinite(got) and got >= max(row), row
+
+
+def test_naive_overflow_case_from_the_source_article():
+    got = softmax(np.array([1000.0, 2000.0, 3000.0]))
+    np.testing.assert_array_equal(got, [0.0, 0.0, 1.0])
+
+
+@pytest.mark.parametrize("name", FUNCS)
+def test_input_is_never_modified(name):
+    x = np.random.default_rng(7).normal(0, 50, (30, 40))
+    x[0, 0], x[1, :] = np.inf, -np.inf
+    mask = np.random.default_rng(8).random((30, 40)) > 0.2
+    x_before, mask_before = x.copy(), mask.copy()
+    for kwargs in ({}, {"where": mask}):
+        FUNCS[name](x, **kwargs)
+        FUNCS[name](x, axis=0, **kwargs)
+    np.testing.assert_array_equal(x, x_before)
+    np.testing.assert_array_equal(mask, mask_before)
+
+
+# -- the edge-case table -------------------------------------------------------------------------
+
+inf, nan = np.inf, np.nan
+
+
+@pytest.mark.parametrize(
+    "row, where, expected, expected_lse",
+    [
+        # k entries equal +inf: 1/k each, 0 elsewhere
+        ([0.0, inf, 1.0, inf], None, [0.0, 0.5, 0.0, 0.5], inf),
+        ([inf, -inf, 2.0], None, [1.0, 0.0, 0.0], inf),
+        # -inf entries get exactly 0
+        ([0.0, -inf, 0.0], None, [0.5, 0.0, 0.5], np.log(2.0)),
+        # all -inf: 0/0, undefined; the log of the empty sum is -inf
+        ([-inf, -inf], None, [nan, nan], -inf),
+        # fully masked: zeros
+        ([1.0, 2.0], [False, False], [0.0, 0.0], -inf),
+        # masked entries are absent, even +inf and NaN
+        ([inf, 0.0, nan], [False, True, False], [0.0, 1.0, 0.0], 0.0),
+        # any NaN (unmasked) poisons the row, even next to +inf
+        ([1.0, nan, 2.0], None, [nan, nan, nan], nan),
+        ([inf, nan], None, [nan, nan], nan),
+    ],
+)
+def test_edge_case_table(row, where, expected, expected_lse):
+    x = np.array(row)
+    w = None if where is None else np.array(where)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = softmax(x, where=w)
+        lp = log_softmax(x, where=w)
+        lse = logsumexp(x, where=w)
+    np.testing.assert_array_equal(p, expected)
+    with np.errstate(divide="ignore"):
+        np.testing.assert_array_equal(lp, np.log(expected))
+    np.testing.assert_array_equal(lse, expected_lse)
+
+
+def test_all_negative_infinity_logsumexp_is_minus_infinity():
+    assert logsumexp(np.array([-inf, -inf])) == -inf
+
+
+@pytest.mark.parametrize("name", FUNCS)
+def test_edge_cases_in_long_rows_and_blocks(name):
+    # The same rules hold on the chunked path (rows longer than a block) and inside a batch.
+    n = 50_000
+    x = np.zeros((4, n))
+    x[0, [7, 40_000]] = inf
+    x[1, 123] = nan
+    x[2, :] = -inf
+    w = np.ones((4, n), bool)
+    w[3, :] = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = FUNCS[name](x, where=w)
+        got_t = FUNCS[name](x.T.copy(), axis=0, where=w.T.copy())
+    np.testing.assert_array_equal(got, got_t if name == "logsumexp" else got_t.T)
+    if name == "softmax":
+        assert got[0, 7] == got[0, 40_000] == 0.5 and got[0].sum() == 1.0
+        assert np.isnan(got[1]).all() and np.isnan(got[2]).all() and (got[3] == 0).all()
+    elif name == "log_softmax":
+        assert got[0, 7] == -np.log(2) and got[0, 0] == -inf
+        assert np.isnan(got[1]).all() and np.isnan(got[2]).all() and (got[3] == -inf).all()
+    else:
+        assert got[0] == inf and np.isnan(got[1]) and got[2] == -inf and got[3] == -inf
+
+
+def test_readme_and_docstrings_show_the_same_edge_case_table():
+    from pathlib import Path
+
+    from softmax_pkg._softmax import EDGE_CASES
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    lines = EDGE_CASES.splitlines()
+    rules = [i for i, line in enumerate(lines) if line.strip().startswith("=")]
+    for line in lines[rules[0] + 1 : rules[-1]]:
+        if line.strip().startswith("="):
+            continue
+        cells = [c for c in re.split(r"\s{2,}", line.strip()) if c]
+        for cell in cells:
+            assert cell in readme, f"README misses {cell!r} from the edge-case table"
+    for func in FUNCS.values():
+        assert EDGE_CASES.strip().splitlines()[1].strip() in func.__doc__
+
+
+# -- bad arguments -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", FUNCS)
+@pytest.mark.parametrize(
+    "x, kwargs, error, words",
+    [
+        (["a", "b"], {}, TypeError, "x must be an array of real numbers"),
+        (np.array([1, 2], dtype=object), {}, TypeError, "x must be an array of real numbers"),
+        ([1 + 2j, 3], {}, TypeError, "x must be real"),
+        ([[1.0, 2.0], [3.0]], {}, TypeError, "x must be a rectangular array"),
+        (np.float64(3.0), {}, ValueError, "x must have at least one dimension"),
+        ([1.0, 2.0], {"axis": 1}, ValueError, "axis=1 is out of range"),
+        ([1.0, 2.0], {"axis": -2}, ValueError, "axis=-2 is out of range"),
+        ([1.0, 2.0], {"axis": 0.0}, TypeError, "axis must be an integer"),
+        ([1.0, 2.0], {"axis": None}, TypeError, "axis must be an integer"),
+        ([1.0, 2.0], {"where": [1, 0]}, TypeError, "where must be a boolean array"),
+        ([1.0, 2.0], {"where": np.array([True, False, True])}, ValueError, "does not broadcast"),
+        (np.ones((2, 3)), {"where": np.ones((3, 2), bool)}, ValueError, "does not broadcast"),
+    ],
+)
+def test_bad_arguments_are_named(name, x, kwargs, error, words):
+    with pytest.raises(error, match=re.escape(words)):
+        FUNCS[name](x, **kwargs)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize(
+    "temperature, error",
+    [(0.0, ValueError), (-1.0, ValueError), (np.inf, ValueError), (np.nan, ValueError),
+     ("1", TypeError), (True, TypeError), (None, TypeError)],
+)
+def test_bad_temperature_is_named(name, temperature, error):
+    with pytest.raises(error, match="temperature"):
+        FUNCS[name]([1.0, 2.0], temperature=temperature)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_empty_class_axis_is_an_error(name):
+    with pytest.raises(ValueError, match="empty class axis"):
+        FUNCS[name](np.ones((3, 0)))
+
+
+def test_logsumexp_of_an_empty_axis_is_minus_infinity_as_in_scipy():
+    got = logsumexp(np.ones((3, 0)))
+    np.testing.assert_array_equal(got, sps.logsumexp(np.ones((3, 0)), axis=-1))
+    assert logsumexp(np.ones((3, 0)), keepdims=True).shape == (3, 1)
+
+
+def test_empty_batch_gives_empty_output():
+    assert softmax(np.ones((0, 4))).shape == (0, 4)
+    assert logsumexp(np.ones((0, 4))).shape == (0,)
+
+
+def test_keepdims_broadcasts_against_the_input():
+    x = np.random.default_rng(9).normal(size=(3, 4, 5))
+    for axis in range(3):
+        kept = logsumexp(x, axis, keepdims=True)
+        np.testing.assert_allclose(np.exp(x - kept).sum(axis), 1.0, rtol=1e-14)
+    with pytest.raises(TypeError, match="keepdims"):
+        logsumexp(x, keepdims="yes")
+
+
+def test_set_num_threads_checks_its_argument():
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        sm.set_num_threads(0)
+    with pytest.raises(TypeError, match="n must be an integer"):
+        sm.set_num_threads(2.5)
+
+
+# -- properties (hypothesis) ---------------------------------------------------------------------
+
+finite_rows = hnp.arrays(
+    np.float64,
+    st.tuples(st.integers(1, 4), st.integers(1, 12)),
+    elements=st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(finite_rows)
+def test_sums_to_one_and_log_softmax_agrees(x):
+    p = softmax(x)
+    assert np.all((p >= 0) & (p <= 1))
+    np.testing.assert_allclose(p.sum(axis=-1), 1.0, rtol=0, atol=x.shape[-1] * 4e-16)
+    lp = log_softmax(x)
+    assert np.all(lp <= 0)
+    np.testing.assert_allclose(np.exp(lp), p, rtol=1e-12, atol=1e-300)
+
+
+@settings(max_examples=200, deadline=None)
+@given(finite_rows, st.floats(-1e3, 1e3))
+def test_invariant_to_adding_a_constant(x, c):
+    shifted = x + c
+    if not np.all(np.isfinite(shifted)):
+        return
+    # Adding c rounds the logits themselves; compare against the rounded differences.
+    np.testing.assert_allclose(softmax(shifted), softmax(shifted - shifted.max()), atol=1e-15)
+    np.testing.assert_allclose(softmax(x + c), softmax(x), rtol=1e-9, atol=1e-12 * (1 + abs(c)))
+
+
+@settings(max_examples=100, deadline=None)
+@given(hnp.arrays(np.int64, st.integers(2, 10), elements=st.integers(-100, 100), unique=True))
+def test_temperature_limits_are_argmax_and_uniform(halves):
+    x = halves / 2.0  # distinct logits at least 0.5 apart, so T -> 0 picks one winner
+    cold = softmax(x, temperature=1e-6)
+    np.testing.assert_allclose(cold, np.eye(len(x))[np.argmax(x)], atol=1e-12)
+    hot = softmax(x, temperature=1e9)
+    np.testing.assert_allclose(hot, np.full(len(x), 1 / len(x)), rtol=1e-6)
+
+
+@settings(max_examples=100, deadline=None)
+@given(finite_rows)
+def test_logsumexp_is_a_smooth_maximum(x):
+    lse = logsumexp(x)
+    m = x.max(axis=-1)
+    assert np.all(lse >= m)
+    assert np.all(lse <= m + np.log(x.shape[-1]) * (1 + 1e-15) + 1e-300 + np.abs(m) * 1e-15)
