@@ -99,6 +99,10 @@ def anchors_of(path: Path) -> frozenset[str]:
     return frozenset(parser.ids)
 
 
+def screenshot_path(page_path: str) -> Path:
+    return SCREENSHOTS / (page_path.removesuffix(".html").replace("/", "__") + ".png")
+
+
 def html_pages(html_dir: Path) -> list[str]:
     """Every HTML page of the site, as a path relative to its root (theme templates excluded)."""
     return sorted(
@@ -182,11 +186,8 @@ def _visit(context, site: str, page_path: str) -> Visit:
     page.goto(site + page_path, wait_until="load")
     page.wait_for_load_state("networkidle")
     report = page.evaluate(PAGE_SCRIPT)
-    buttons = {}
-    if page_path in chapter_pages():
-        buttons = _header_buttons(page)
-    name = page_path.removesuffix(".html").replace("/", "__")
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(screenshot_path(page_path)), full_page=True)
+    buttons = _header_buttons(page) if page_path in chapter_pages() else {}
     page.close()
     return Visit(page_path, console_errors, page_errors, blocked, failed, report, buttons)
 
@@ -219,8 +220,7 @@ def test_the_site_has_the_landing_page_chapters_and_reference(visits: dict[str, 
     for page in ["index.html", "book/index.html", "book/api.html", "book/bibliography.html"]:
         assert page in visits
     assert chapter_pages() and set(chapter_pages()) <= set(visits)
-    assert all((SCREENSHOTS / f"{p.removesuffix('.html').replace('/', '__')}.png").exists()
-               for p in visits)
+    assert all(screenshot_path(page).exists() for page in visits)
 
 
 def test_no_page_logs_a_console_error_or_throws(visits: dict[str, Visit]):
@@ -249,8 +249,7 @@ def test_math_is_typeset_by_the_sites_own_mathjax(visits: dict[str, Visit]):
 
     assert not (problems := _problems(visits, check)), "\n".join(problems)
     for page in ["book/index.html", "book/api.html"] + chapter_pages():
-        if page != "book/index.html":
-            assert visits[page].report["containers"] > 0, f"{page} shows no typeset math"
+        assert visits[page].report["containers"] > 0, f"{page} shows no typeset math"
 
 
 def test_every_image_loads(visits: dict[str, Visit]):
