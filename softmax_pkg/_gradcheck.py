@@ -27,8 +27,9 @@ def numerical_gradient(
     eps : float, optional
         The step. By default each coordinate uses :math:`h_i = \epsilon^{1/3}\max(1, |x_i|)`,
         with :math:`\epsilon` the float64 machine epsilon: it balances the truncation error
-        :math:`O(h^2)` against the rounding error :math:`O(\epsilon/h)`, so the result has
-        about 10 correct digits for smooth ``f``.
+        :math:`O(h^2)` against the rounding error :math:`O(\epsilon/h)`, so for smooth ``f``
+        the error is about :math:`10^{-10}` times the size of ``f``'s values (not of its
+        derivative: a small slope next to a large value is resolved less well).
 
     Returns
     -------

@@ -102,7 +102,11 @@ class _Problem:
                     "probability targets must sum to 1 along the class axis "
                     f"(tolerance {tol:.1e}); a row sums to {sums[off][0]!r}"
                 )
-            # ignore_index only applies to class indices (as in PyTorch); it is unused here.
+            if ignore_index is not None:
+                raise ValueError(
+                    "ignore_index applies only to integer class-index targets; "
+                    "got probability targets (give ignored samples weight by other means)"
+                )
             self.labels, self.valid, self.probs = None, np.ones(len(p), bool), p
         else:
             raise TypeError(
@@ -159,7 +163,7 @@ def _rows_dot_gap(z, zmax, vec_or_rows):
         v = vec_or_rows(i0, i1)
         with np.errstate(invalid="ignore"):
             terms = gap * v
-        terms[v == 0] = 0.0  # 0 * log 0 = 0, also where z = -inf
+        terms[np.broadcast_to(v == 0, terms.shape)] = 0.0  # 0 log 0 = 0, also where z = -inf
         out[i0:i1] = terms.sum(axis=1)
     return out
 
@@ -223,8 +227,8 @@ _CE_DOC_PARAMS = """\
     weight : array_like, optional
         A non-negative weight per class, multiplying each class's terms.
     ignore_index : int, optional
-        A class index whose samples contribute nothing (index targets only; as in PyTorch it
-        has no effect on probability targets).
+        A class index whose samples contribute nothing. Index targets only: with probability
+        targets it is an error (PyTorch raises too, except for its default -100).
     label_smoothing : float, default 0.0
         In [0, 1]: the target becomes ``(1 - label_smoothing) * target + label_smoothing / C``.
     reduction : {"mean", "sum", "none"}, default "mean"
