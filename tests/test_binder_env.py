@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import textwrap
 import venv
 from pathlib import Path
@@ -109,6 +110,12 @@ def binder_env(tmp_path_factory):
     assert done.returncode == 0, f"pip install -r requirements.txt failed:\n{done.stderr[-5000:]}"
     yield env_dir, env
     shutil.rmtree(env_dir, ignore_errors=True)  # about a gigabyte
+
+
+def test_binder_uses_the_python_this_test_uses():
+    """Binder reads the Python version from runtime.txt; the pins in requirements.txt need 3.11+."""
+    runtime = (REPO / "runtime.txt").read_text(encoding="utf-8").strip()
+    assert runtime == f"python-{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def test_fresh_environment_has_no_outside_packages(binder_env):

@@ -77,6 +77,22 @@ def test_every_notebook_in_the_book_folder_is_in_the_toc():
     assert not missing, f"notebooks missing from _toc.yml: {missing}"
 
 
+@pytest.mark.slow
+def test_only_the_pages_in_the_toc_are_built(book_build: BookBuild):
+    """README.md, tests/, the package sources and the like never become pages of the book."""
+    assert book_build.returncode == 0, "the book did not build"
+    expected = {source.relative_to(REPO).with_suffix(".html").as_posix() for source in toc_sources()}
+    # Sphinx's own pages, and the root page that forwards to book/index.html.
+    expected |= {"index.html", "genindex.html", "search.html", "py-modindex.html", "prf-prf.html"}
+    built = {
+        path.relative_to(book_build.html_dir).as_posix()
+        for path in book_build.html_dir.rglob("*.html")
+        if path.relative_to(book_build.html_dir).parts[0] not in ("_static", "_sources")
+    }
+    assert built <= expected, f"unexpected pages: {sorted(built - expected)}"
+    assert expected - built <= {"py-modindex.html", "prf-prf.html"}, sorted(expected - built)
+
+
 @pytest.mark.parametrize("notebook", book_notebooks(), ids=lambda path: path.name)
 def test_notebook_is_committed_without_outputs(notebook: Path):
     nb = nbformat.read(notebook, as_version=4)
