@@ -28,24 +28,26 @@ from ._validate import (
 
 __all__ = ["softmax", "log_softmax", "logsumexp", "set_num_threads"]
 
-# Numbers per block: 16384 float64 values are 128 KiB, so a block and its two temporaries stay in
-# a 1 MiB L2 cache. Measured with softmax_pkg/benchmark.py; 8K-64K perform alike.
+# Numbers per block: 16384 float64 values are 128 KiB, so a block and its temporaries stay in a
+# 1 MiB L2 cache. Measured with softmax_pkg/benchmark.py; 8K-64K perform alike. A row of up to
+# _LONG numbers is still one block (one exp per entry); longer rows are swept in three passes.
 _BLOCK = 1 << 14
+_LONG = 1 << 17
 
 _SOFTMAX, _LOG_SOFTMAX, _LOGSUMEXP = "softmax", "log_softmax", "logsumexp"
 
 EDGE_CASES = """\
-    ===============================  =================  ==================  ===========
-    the row (unmasked entries)       softmax            log_softmax         logsumexp
-    ===============================  =================  ==================  ===========
-    all finite                       finite, sums to 1  finite, <= 0        finite
-    k entries are +inf               1/k at each +inf,  -log k at each +inf +inf
-                                     0 elsewhere        -inf elsewhere
-    some entries are -inf            0 at the -inf      -inf at the -inf    finite
-    every entry is -inf              NaN                NaN                 -inf
-    every entry masked by ``where``  0                  -inf                -inf
-    any entry is NaN                 NaN (whole row)    NaN (whole row)     NaN
-    ===============================  =================  ==================  ===========
+    ===============================  ==================  =====================  ===========
+    the row (unmasked entries)       softmax             log_softmax            logsumexp
+    ===============================  ==================  =====================  ===========
+    all finite                       finite, sums to 1   finite, <= 0           finite
+    k entries are +inf               1/k at each +inf,   -log k at each +inf,   +inf
+                                     0 elsewhere         -inf elsewhere
+    some entries are -inf            0 at the -inf       -inf at the -inf       finite
+    every entry is -inf              NaN                 NaN                    -inf
+    every entry masked by ``where``  0                   -inf                   -inf
+    any entry is NaN                 NaN (whole row)     NaN (whole row)        NaN
+    ===============================  ==================  =====================  ===========
 
     Masked entries (``where`` False) count as absent: softmax 0, log_softmax -inf. None of these
     cases emits a warning. Finite inputs never overflow, however large (up to +-1.8e308)."""
@@ -93,18 +95,17 @@ def _exp_shifted(x, a, y, e, lo):
     ``exp(y)``, hundreds of ulps when ``|y|`` is in the hundreds. TwoSum recovers the exact error
     ``lo = (x - a) - y``, and ``exp(y + lo) = exp(y)(1 + lo)`` to working precision.
     Only needed when x is already in the working precision (float64 input): a float32 or float16
-    difference is exact in float64.
+    difference is exact in float64. ``e`` may be ``y`` itself (in place).
     """
-    np.exp(y, out=e)
     if lo is None:
-        return e
-    t = lo[1]
-    lo = lo[0]
+        return np.exp(y, out=e)
+    lo, t = lo
     np.subtract(y, x, out=lo)  # b' = y - x
     np.subtract(y, lo, out=t)  # a' = y - b'
     np.subtract(x, t, out=t)  # x - a'
     np.subtract(-a, lo, out=lo)  # -a - b'
     lo += t  # lo = exact (x - a) - y
+    np.exp(y, out=e)
     lo *= e
     e += lo
     # Where y was -inf (a -inf or masked entry) lo is NaN and e is 0: keep the 0.
@@ -118,9 +119,9 @@ _ERRSTATE = dict(over="ignore", under="ignore", invalid="ignore", divide="ignore
 class _Temps:
     """Scratch buffers for one worker: block-sized, reused for every block it handles."""
 
-    def __init__(self, shape, work, masked, exact_shift):
+    def __init__(self, shape, work, masked, exact_shift, second=True):
         self.t1 = np.empty(shape, dtype=work)
-        self.t2 = np.empty(shape, dtype=work)
+        self.t2 = np.empty(shape, dtype=work) if second else None
         self.mask = np.empty(shape, dtype=bool) if masked else None
         self.lo = (np.empty(shape, dtype=work), np.empty(shape, dtype=work)) if exact_shift else None
 
@@ -141,7 +142,7 @@ class _Rows:
         self.exact_shift = kind != _SOFTMAX and arr.dtype == self.work and self.inv_t is None
         m, n = self.x.shape
         self.n = n
-        self.ones = np.ones(n, dtype=self.work) if n <= _BLOCK else None  # row sums by matmul
+        self.ones = np.ones(n, dtype=self.work) if n <= _LONG else None  # row sums by matmul
         self.dtype, self.axis, self.keepdims, self.moved_shape = arr.dtype, axis, keepdims, moved_shape
         if kind == _LOGSUMEXP:
             # Kept apart, so callers such as cross_entropy can form (max - x_i) + rest exactly.
@@ -156,14 +157,14 @@ class _Rows:
         res = (self.out + self.rest).astype(self.dtype, copy=False).reshape(self.moved_shape[:-1])
         return np.expand_dims(res, self.axis) if self.keepdims else res
 
-    def temps(self, shape):
-        return _Temps(shape, self.work, self.w is not None, self.exact_shift)
+    def temps(self, shape, second=True):
+        return _Temps(shape, self.work, self.w is not None, self.exact_shift, second)
 
     # -- one block of whole rows ---------------------------------------------------------------
     def block(self, i0, i1, tmp):
         x, kind = self.x[i0:i1], self.kind
         r = i1 - i0
-        t1, t2 = tmp.t1[:r], tmp.t2[:r]
+        t1 = tmp.t1[:r]
         w = mb = None
         if self.w is not None:
             w = self.w[i0:i1]
@@ -180,15 +181,20 @@ class _Rows:
         if bad.any():
             a[bad] = 0.0  # keep the fast path finite; these rows are replaced below
 
-        # y = (x - a) / T, written where the result is wanted when the dtypes allow it.
+        # y = (x - a) / T. log_softmax needs y again after the sum, so it keeps y apart from the
+        # exponentials (in the output itself when the dtypes allow); the others work in place.
         out = self.out[i0:i1]
-        y = out if (kind == _LOG_SOFTMAX and out.dtype == self.work) else t1
+        if kind == _LOG_SOFTMAX:
+            y = out if out.dtype == self.work else t1
+            e = t1 if out.dtype == self.work else tmp.t2[:r]
+        else:
+            y = e = t1
         np.subtract(x, a, out=y)
         if self.inv_t is not None:
             y *= self.inv_t
         if w is not None:
             np.copyto(y, -np.inf, where=mb)
-        e = _exp_shifted(x, a, y, t2, tmp.lo_view(r))
+        _exp_shifted(x, a, y, e, tmp.lo_view(r))
 
         if kind == _SOFTMAX:
             s = e @ self.ones
@@ -299,13 +305,14 @@ class _Rows:
         if not (m and n):
             return self.result()
         threads = _threads_for(m * n)
-        if n <= _BLOCK:
+        if n <= _LONG:
             step = max(1, _BLOCK // n)
             starts = list(range(0, m, step))
             groups = [starts[a:b] for a, b in _split(len(starts), threads)]
+            second = self.kind == _LOG_SOFTMAX and self.dtype != self.work
 
             def work(k):
-                tmp = self.temps((min(step, m), n))
+                tmp = self.temps((min(step, m), n), second)
                 for i0 in groups[k]:
                     self.block(i0, min(i0 + step, m), tmp)
 
