@@ -53,7 +53,7 @@ def exact(kind: str, x: ArrayLike, axis: int = -1, *, dps: int = 40) -> np.ndarr
     --------
     >>> from softmax_pkg.reference import exact
     >>> [float(v) for v in exact("softmax", [1.0, 2.0, 3.0])]
-    [0.09003057317038046, 0.24472847105479767, 0.6652409557748219]
+    [0.09003057317038046, 0.24472847105479764, 0.6652409557748219]
     """
     if kind not in _KINDS:
         raise ValueError(f"kind must be one of {_KINDS}; got {kind!r}")
