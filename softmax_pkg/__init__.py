@@ -6,6 +6,7 @@ NumPy is its only runtime dependency.
 
 from ._gradcheck import numerical_gradient
 from ._jacobian import softmax_jacobian, softmax_jvp, softmax_vjp
+from ._layer import softmax_layer, softmax_layer_jacobian
 from ._losses import cross_entropy, cross_entropy_grad, one_hot
 from ._softmax import log_softmax, logsumexp, set_num_threads, softmax
 
@@ -19,6 +20,8 @@ __all__ = [
     "cross_entropy",
     "cross_entropy_grad",
     "one_hot",
+    "softmax_layer",
+    "softmax_layer_jacobian",
     "numerical_gradient",
     "set_num_threads",
 ]
