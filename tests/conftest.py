@@ -3,6 +3,9 @@
 Tests that need something outside Python (Chromium, a fresh virtual environment, PyTorch) call
 :func:`need`. On a developer's laptop a missing prerequisite skips the test; in CI
 (``SOFTMAX_BOOK_CI=1``, set by ``.ci/run``) it fails it, so CI can never go green by skipping.
+
+The session fixture :func:`book_build` builds the book once, with the README's own build command,
+for ``test_book.py`` (the build and the sources) and ``test_site.py`` (the site in a browser).
 """
 
 from __future__ import annotations
