@@ -257,3 +257,20 @@ def test_one_hot():
         one_hot([0], 0)
     with pytest.raises(TypeError, match="num_classes must be an integer"):
         one_hot([0], 2.0)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    hnp.arrays(np.float64, (3, 4), elements=st.floats(-15, 15)),
+    st.sampled_from(["mean", "sum", "none"]),
+    st.floats(0.0, 1.0),
+)
+def test_gradient_matches_central_differences_for_any_logits(logits, reduction, smoothing):
+    labels = np.array([0, 3, 1])
+    kwargs = dict(reduction=reduction, label_smoothing=smoothing, weight=WEIGHT[:4])
+    np.testing.assert_allclose(
+        cross_entropy_grad(logits, labels, **kwargs),
+        numerical_gradient(lambda z: float(np.sum(cross_entropy(z, labels, **kwargs))), logits),
+        rtol=1e-6,
+        atol=1e-8,
+    )

@@ -424,3 +424,26 @@ def test_logsumexp_is_a_smooth_maximum(x):
     m = x.max(axis=-1)
     assert np.all(lse >= m)
     assert np.all(lse <= m + np.log(x.shape[-1]) * (1 + 1e-15) + 1e-300 + np.abs(m) * 1e-15)
+
+
+def test_logsumexp_near_zero_is_within_2_ulp_of_the_maximum():
+    # When max(x) and log1p(rest) nearly cancel, LSE is ill-conditioned (its relative condition
+    # number is sum_i |x_i| S_i / |LSE|); the documented bound is then 2 ulp of |max x|.
+    rng = np.random.default_rng(11)
+    for _ in range(50):
+        x = rng.normal(0, 1, rng.integers(2, 6))
+        x = x - float(exact("logsumexp", x)) + rng.normal(0, 1e-3)
+        got, ref = logsumexp(x), exact("logsumexp", x)
+        error = abs(float(ref - float(got)))
+        assert error <= 2 * np.spacing(np.abs(x).max()), x
+
+
+@settings(max_examples=100, deadline=None)
+@given(hnp.arrays(np.float64, st.tuples(st.integers(1, 3), st.integers(2, 6)),
+                  elements=st.floats(-20, 20)))
+def test_log_softmax_gradient_matches_central_differences(x):
+    # d/dx of sum(g * log_softmax(x)) = g - softmax(x) * sum(g): the vjp of log_softmax.
+    g = np.linspace(-1, 1, x.size).reshape(x.shape)
+    expected = g - softmax(x) * g.sum(axis=-1, keepdims=True)
+    got = sm.numerical_gradient(lambda z: float(np.sum(g * log_softmax(z))), x)
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-8)
