@@ -474,12 +474,12 @@ def softmax(
 
     Notes
     -----
-    For a row :math:`x \in \mathbb{R}^N` and temperature :math:`T`,
+    For a row :math:`x \in \mathbb{R}^N` and temperature :math:`\tau`,
 
     .. math::
 
-        S_i(x) = \frac{e^{x_i / T}}{\sum_{k=1}^N e^{x_k / T}}
-               = \frac{e^{(x_i - m)/T}}{\sum_{k=1}^N e^{(x_k - m)/T}},
+        S_i(x) = \frac{e^{x_i / \tau}}{\sum_{k=1}^N e^{x_k / \tau}}
+               = \frac{e^{(x_i - m)/\tau}}{\sum_{k=1}^N e^{(x_k - m)/\tau}},
         \qquad m = \max_k x_k .
 
     The shifted form is used: its exponents are at most 0, so nothing overflows and the
@@ -564,12 +564,14 @@ def log_softmax(
 
     .. math::
 
-        \log S_i(x) = \frac{x_i - m}{T} - \operatorname{log1p}\Big(
-            \sum_{k \ne k^*} e^{(x_k - m)/T}\Big).
+        \log S_i(x) = \frac{x_i - m}{\tau} - \operatorname{log1p}\Big(
+            \sum_{k \ne k^*} e^{(x_k - m)/\tau}\Big).
 
     Summing without the maximal term and using ``log1p`` keeps the small remainder exact: at the
     maximum the result is the tiny negative number it should be, where ``log(sum)`` returns 0
-    (scipy issue gh-19521). Every entry is within 2 ulp of the exact value.
+    (scipy issue gh-19521). With ``temperature=1``, every entry is within 2 ulp of the exact
+    value; for float64 input this uses TwoSum to recover the rounding error of
+    :math:`x_k - m`, which would otherwise cost up to :math:`|x_k - m|/2` ulp in each term.
 
     Defined behaviour for non-finite input and masks:
 
