@@ -50,6 +50,29 @@ BUILD_DIR = REPO / "_build"
 HTML_DIR = BUILD_DIR / "html"
 
 
+def toc_files(entry: dict) -> list[str]:
+    """Every ``file`` (and the ``root``) named anywhere in a jb-book table of contents."""
+    found = [entry[key] for key in ("root", "file") if key in entry]
+    for key in ("parts", "chapters", "sections"):
+        for child in entry.get(key, []):
+            found += toc_files(child)
+    return found
+
+
+def toc_sources() -> list[Path]:
+    """The source file of each entry of ``_toc.yml`` (an entry names a file without its suffix)."""
+    import yaml  # comes with jupyter-book
+
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text(encoding="utf-8"))
+    sources = []
+    for name in toc_files(toc):
+        matches = [REPO / f"{name}{suffix}" for suffix in (".md", ".ipynb")]
+        matches = [path for path in matches if path.exists()]
+        assert len(matches) == 1, f"_toc.yml entry {name!r} should match one .md or .ipynb file"
+        sources.append(matches[0])
+    return sources
+
+
 def readme_commands() -> list[str]:
     """The command lines of the README's first code block (the book command, the test command)."""
     text = (REPO / "README.md").read_text(encoding="utf-8")

@@ -18,9 +18,8 @@ import venv
 from pathlib import Path
 
 import pytest
-import yaml
 
-from conftest import REPO, need
+from conftest import REPO, need, toc_sources
 
 pytestmark = [pytest.mark.venv, pytest.mark.slow]
 
@@ -57,16 +56,7 @@ RUNNER = textwrap.dedent(
 
 
 def toc_notebooks() -> list[Path]:
-    toc = yaml.safe_load((REPO / "_toc.yml").read_text(encoding="utf-8"))
-
-    def names(entry: dict) -> list[str]:
-        found = [entry[key] for key in ("root", "file") if key in entry]
-        for key in ("parts", "chapters", "sections"):
-            for child in entry.get(key, []):
-                found += names(child)
-        return found
-
-    return [REPO / f"{name}.ipynb" for name in names(toc) if (REPO / f"{name}.ipynb").exists()]
+    return [source for source in toc_sources() if source.suffix == ".ipynb"]
 
 
 def clean_environment(env_dir: Path, home: Path) -> dict[str, str]:

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 import yaml
 
-from conftest import REPO, BookBuild, import_or_need, readme_commands
+from conftest import REPO, BookBuild, import_or_need, readme_commands, toc_sources
 
 BOOK = REPO / "book"
 
@@ -25,26 +25,6 @@ SPHINX_PROBLEM = re.compile(r"\b(WARNING|ERROR|CRITICAL|SEVERE):")
 
 def load_yaml(name: str) -> dict:
     return yaml.safe_load((REPO / name).read_text(encoding="utf-8"))
-
-
-def toc_files(entry: dict) -> list[str]:
-    """Every ``file`` (and the ``root``) named anywhere in a jb-book table of contents."""
-    found = [entry[key] for key in ("root", "file") if key in entry]
-    for key in ("parts", "chapters", "sections"):
-        for child in entry.get(key, []):
-            found += toc_files(child)
-    return found
-
-
-def toc_sources() -> list[Path]:
-    """The source file of each toc entry (an entry names a file without its suffix)."""
-    sources = []
-    for name in toc_files(load_yaml("_toc.yml")):
-        matches = [REPO / f"{name}{suffix}" for suffix in (".md", ".ipynb")]
-        matches = [path for path in matches if path.exists()]
-        assert len(matches) == 1, f"_toc.yml entry {name!r} should match one .md or .ipynb file"
-        sources.append(matches[0])
-    return sources
 
 
 def book_notebooks() -> list[Path]:

@@ -20,7 +20,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import pytest
 import yaml
 
-from conftest import BUILD_DIR, HTML_DIR, REPO, BookBuild, import_or_need, need
+from conftest import BUILD_DIR, HTML_DIR, REPO, BookBuild, import_or_need, need, toc_sources
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -118,9 +118,11 @@ def html_pages(html_dir: Path) -> list[str]:
 
 def chapter_pages() -> list[str]:
     """The pages made from notebooks, from the table of contents."""
-    toc = (REPO / "_toc.yml").read_text(encoding="utf-8")
-    names = re.findall(r"(?:root|file):\s*(\S+)", toc)
-    return [f"{name}.html" for name in names if (REPO / f"{name}.ipynb").exists()]
+    return [
+        source.relative_to(REPO).with_suffix(".html").as_posix()
+        for source in toc_sources()
+        if source.suffix == ".ipynb"
+    ]
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
