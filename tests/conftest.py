@@ -107,7 +107,7 @@ def book_build() -> BookBuild:
     The log is kept in ``_build/book-build.log`` for a person to read.
     """
     command = readme_build_command()
-    jupyter_book = shutil.which("jupyter-book") or str(Path(sys.executable).with_name("jupyter-book"))
+    jupyter_book = shutil.which("jupyter-book") or str(Path(sys.executable).parent / "jupyter-book")
     need(Path(jupyter_book).exists(), "the jupyter-book command (pip install -r requirements.txt)")
     for stale in (HTML_DIR, BUILD_DIR / ".doctrees", BUILD_DIR / "jupyter_execute"):
         shutil.rmtree(stale, ignore_errors=True)

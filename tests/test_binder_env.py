@@ -24,7 +24,11 @@ from conftest import REPO, need, toc_sources
 pytestmark = [pytest.mark.venv, pytest.mark.slow]
 
 # What pip prints when it cannot reach the index at all (not when a pin does not exist).
-OFFLINE_SIGNS = ("NewConnectionError", "Temporary failure in name resolution", "Network is unreachable")
+OFFLINE_SIGNS = (
+    "NewConnectionError",
+    "Temporary failure in name resolution",
+    "Network is unreachable",
+)
 
 # Runs inside the new environment: execute one notebook with nbclient in its own folder, with the
 # kernel of that environment, and report where the kernel's Python and softmax_pkg came from.

@@ -28,9 +28,7 @@ def load_yaml(name: str) -> dict:
 
 
 def book_notebooks() -> list[Path]:
-    return sorted(
-        path for path in BOOK.rglob("*.ipynb") if ".ipynb_checkpoints" not in path.parts
-    )
+    return sorted(path for path in BOOK.rglob("*.ipynb") if ".ipynb_checkpoints" not in path.parts)
 
 
 @pytest.mark.slow
@@ -61,7 +59,9 @@ def test_every_notebook_in_the_book_folder_is_in_the_toc():
 def test_only_the_pages_in_the_toc_are_built(book_build: BookBuild):
     """README.md, tests/, the package sources and the like never become pages of the book."""
     assert book_build.returncode == 0, "the book did not build"
-    expected = {source.relative_to(REPO).with_suffix(".html").as_posix() for source in toc_sources()}
+    expected = {
+        source.relative_to(REPO).with_suffix(".html").as_posix() for source in toc_sources()
+    }
     # Sphinx's own pages, and the root page that forwards to book/index.html.
     expected |= {"index.html", "genindex.html", "search.html", "py-modindex.html", "prf-prf.html"}
     built = {
@@ -97,7 +97,9 @@ def test_notebooks_are_executed_at_every_build_and_a_cell_error_fails_it():
 
 def test_readme_starts_with_the_book_command_and_the_test_command():
     book_command, test_command = readme_commands()
-    assert book_command == "pip install -r requirements.txt && jupyter-book build . -W -n --keep-going"
+    assert (
+        book_command == "pip install -r requirements.txt && jupyter-book build . -W -n --keep-going"
+    )
     assert test_command.startswith("pip install -r requirements.txt -r tests/requirements.txt && ")
     assert test_command.endswith("python -m pytest")
 

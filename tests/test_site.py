@@ -148,6 +148,7 @@ def visits(site: str, book_build: BookBuild) -> dict[str, Visit]:
     """Open every page of the site once in headless Chromium, with the outside world blocked."""
     import_or_need("playwright")
     from playwright.sync_api import sync_playwright
+
     need(Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM} (apt-get install chromium)")
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     SCREENSHOTS.mkdir(parents=True)
@@ -179,15 +180,15 @@ def _visit(context, site: str, page_path: str) -> Visit:
     page.on("pageerror", lambda error: page_errors.append(str(error)))
     page.on(
         "requestfailed",
-        lambda request: failed.append(request.url)
-        if urlsplit(request.url).hostname == "127.0.0.1"
-        else None,
+        lambda request: (
+            failed.append(request.url) if urlsplit(request.url).hostname == "127.0.0.1" else None
+        ),
     )
     page.on(
         "response",
-        lambda response: failed.append(f"{response.url} ({response.status})")
-        if response.status >= 400
-        else None,
+        lambda response: (
+            failed.append(f"{response.url} ({response.status})") if response.status >= 400 else None
+        ),
     )
     page.goto(site + page_path, wait_until="load")
     redirect = re.search(r'http-equiv="Refresh" content="0; url=([^"]+)"', source(page_path))

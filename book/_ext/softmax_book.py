@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from sphinx.application import Sphinx
 from sphinx.config import Config
@@ -35,15 +36,19 @@ def add_repository_substitutions(app: Sphinx, config: Config) -> None:
     """Define the landing page's repository links from ``repository`` in ``_config.yml``."""
     url, branch = _repository(config)
     binderhub = config.html_theme_options.get("launch_buttons", {}).get("binderhub_url", "")
-    owner_repo = url.removeprefix("https://github.com/")
-    binder = f"{binderhub.rstrip('/')}/v2/gh/{owner_repo}/{branch}?urlpath=lab/tree/book"
+    # The same provider paths as sphinx-book-theme's launch buttons use.
+    if url.startswith("https://github.com/"):
+        spec = "gh/" + url.removeprefix("https://github.com/")
+    elif url.startswith("https://gitlab.com/"):
+        spec = "gl/" + quote(url.removeprefix("https://gitlab.com/"), safe="")
+    else:
+        spec = "git/" + quote(url, safe="")
+    binder = f"{binderhub.rstrip('/')}/v2/{spec}/{branch}?urlpath=lab/tree/book"
     config.myst_substitutions = {
         **config.myst_substitutions,
         "repository_url": url,
         "binder_link": f"[open the whole book in JupyterLab on Binder]({binder})",
-        "clone_commands": (
-            f"```bash\ngit clone {url}.git\ncd {url.rsplit('/', 1)[-1]}\n```"
-        ),
+        "clone_commands": f"```bash\ngit clone {url}.git\ncd {url.rsplit('/', 1)[-1]}\n```",
         "pip_install_git": f'```bash\npip install "git+{url}@{branch}"\n```',
     }
 
