@@ -65,11 +65,10 @@ def toc_notebooks() -> list[Path]:
 
 def clean_environment(env_dir: Path, home: Path) -> dict[str, str]:
     """The variables of a Binder-like session: this venv first on PATH, nothing from outside."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PYTHON", "JUPYTER", "VIRTUAL_ENV", "CONDA", "PIP_"))
-    }
+    # pip's own settings (certificates, mirrors, timeouts) stay: they say how to reach PyPI, and
+    # pip installs into the new environment whatever they say.
+    leaks = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "JUPYTER", "CONDA")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(leaks)}
     env["PATH"] = f"{env_dir / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env["VIRTUAL_ENV"] = str(env_dir)
     env["PYTHONNOUSERSITE"] = "1"
