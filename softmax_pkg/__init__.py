@@ -4,6 +4,7 @@ The companion package of *The Softmax Book*: every chapter checks its derivation
 NumPy is its only runtime dependency.
 """
 
+from ._classifier import ConvergenceWarning, SoftmaxRegression
 from ._gradcheck import numerical_gradient
 from ._jacobian import softmax_jacobian, softmax_jvp, softmax_vjp
 from ._layer import softmax_layer, softmax_layer_jacobian
@@ -24,5 +25,7 @@ __all__ = [
     "softmax_layer_jacobian",
     "numerical_gradient",
     "set_num_threads",
+    "SoftmaxRegression",
+    "ConvergenceWarning",
 ]
 __version__ = "0.1.0"
