@@ -366,6 +366,21 @@ class SoftmaxRegression:
                 shown.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(shown)})"
 
+    def __sklearn_tags__(self):
+        """scikit-learn's estimator tags: a classifier that needs y and dense 2-d float X.
+
+        Only scikit-learn calls this method, so the scikit-learn import inside it never runs
+        unless scikit-learn is already in use; importing softmax_pkg does not import it.
+        """
+        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags
+
+        return Tags(
+            estimator_type="classifier",
+            target_tags=TargetTags(required=True),
+            classifier_tags=ClassifierTags(),
+            input_tags=InputTags(),
+        )
+
     # -- checks ---------------------------------------------------------------------------------------
 
     def _checked_params(self) -> dict[str, object]:
@@ -452,7 +467,7 @@ class SoftmaxRegression:
         classes, index = _encode(y)
         if len(classes) < 2:
             raise ValueError(
-                f"y contains only one class ({classes[0]!r}); {type(self).__name__} needs at "
+                f"y contains only one class ({classes.tolist()[0]!r}); {type(self).__name__} needs at "
                 "least 2 classes"
             )
         for name in ("coef_", "intercept_", "n_iter_", "loss_curve_"):
@@ -475,11 +490,14 @@ class SoftmaxRegression:
             )
         return self
 
-    def _end_epoch(self, W, b, X, index, params) -> bool:
-        """Record the epoch; True when training should stop (converged or told to by callback)."""
+    def _end_epoch(self, W, b, value, grad, tol) -> bool:
+        """Record an epoch; True when training should stop (converged, or told to by callback).
+
+        ``value`` is the objective at (W, b); ``grad`` returns its gradient there (called only
+        when ``tol`` > 0 asks for it).
+        """
         self.coef_, self.intercept_ = W.copy(), b.copy()
         self.n_iter_ += 1
-        value = _objective(W, b, X, index, params["l2"])
         if not np.isfinite(value):
             raise FloatingPointError(
                 f"the objective became {value} at epoch {self.n_iter_}: the step is too large "
@@ -487,33 +505,42 @@ class SoftmaxRegression:
             )
         self.loss_curve_.append(value)
         stop = self.callback is not None and bool(self.callback(self, self.n_iter_))
-        if params["tol"] > 0:
-            gW, gb = _gradient(W, b, X, index, params["l2"])
-            if np.sqrt(np.vdot(gW, gW) + np.vdot(gb, gb)) <= params["tol"]:
-                return True
+        if tol > 0:
+            gW, gb = grad()
+            stop = stop or np.sqrt(np.vdot(gW, gW) + np.vdot(gb, gb)) <= tol
         return stop
 
     def _run_gd(self, W, b, X, index, params) -> bool:
-        l2 = params["l2"]
+        """FISTA with two restarts, monotone: see the Notes of the class."""
+        l2, tol = params["l2"], params["tol"]
         step = params["learning_rate"] or 1.0 / _lipschitz(X, l2)
-        yW, yb = W.copy(), b.copy()  # the extrapolated point where the gradient is taken
+        value = _objective(W, b, X, index, l2)
+        gW, gb = _gradient(W, b, X, index, l2)
+        yW, yb, hW, hb = W, b, gW, gb  # the extrapolated point and the gradient there
         t = 1.0
         for _ in range(params["max_iter"]):
-            gW, gb = _gradient(yW, yb, X, index, l2)
-            W_new, b_new = yW - step * gW, yb - step * gb
+            W_new, b_new = yW - step * hW, yb - step * hb
+            value_new = _objective(W_new, b_new, X, index, l2)
             t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
-            if np.vdot(gW, W_new - W) + np.vdot(gb, b_new - b) > 0:
-                t_new = 1.0  # restart: the momentum pointed uphill
+            if value_new > value:
+                # The momentum overshot: take a plain gradient step from the current point
+                # instead, which with step 1/L cannot raise the objective (descent lemma).
+                W_new, b_new = W - step * gW, b - step * gb
+                value_new = _objective(W_new, b_new, X, index, l2)
+                t = t_new = 1.0
+            elif np.vdot(hW, W_new - W) + np.vdot(hb, b_new - b) > 0:
+                t = t_new = 1.0  # the step went against the last gradient: drop the momentum
             beta = (t - 1.0) / t_new
-            yW = W_new + beta * (W_new - W)
-            yb = b_new + beta * (b_new - b)
-            W, b, t = W_new, b_new, t_new
-            if self._end_epoch(W, b, X, index, params):
+            gW, gb = _gradient(W_new, b_new, X, index, l2)
+            yW, yb = W_new + beta * (W_new - W), b_new + beta * (b_new - b)
+            W, b, value, t = W_new, b_new, value_new, t_new
+            if self._end_epoch(W, b, value, lambda: (gW, gb), tol):
                 return True
+            hW, hb = (gW, gb) if beta == 0.0 else _gradient(yW, yb, X, index, l2)
         return False
 
     def _run_sgd(self, W, b, X, index, params) -> bool:
-        l2, beta, rng = params["l2"], params["momentum"], params["rng"]
+        l2, beta, rng, tol = params["l2"], params["momentum"], params["rng"], params["tol"]
         step = params["learning_rate"] or (1.0 - beta) / _lipschitz(X, l2)
         n = X.shape[0]
         size = min(params["batch_size"], n)
@@ -527,7 +554,8 @@ class SoftmaxRegression:
                 vb = beta * vb + gb
                 W = W - step * vW
                 b = b - step * vb
-            if self._end_epoch(W, b, X, index, params):
+            value = _objective(W, b, X, index, l2)
+            if self._end_epoch(W, b, value, lambda: _gradient(W, b, X, index, l2), tol):
                 return True
         return False
 
@@ -577,7 +605,8 @@ class SoftmaxRegression:
         ValueError
             As :meth:`logits`.
         """
-        return self.classes_[np.argmax(self.logits(X), axis=1)]
+        logits = self.logits(X)
+        return self.classes_[np.argmax(logits, axis=1)]
 
     def score(self, X: ArrayLike, y: ArrayLike) -> float:
         """Accuracy: the fraction of samples whose predicted label equals ``y``.
@@ -603,7 +632,7 @@ class SoftmaxRegression:
             index = np.minimum(index, len(classes) - 1)
             unknown = classes[index] != y
             if np.any(unknown):
-                raise ValueError(f"y holds a label the model was not fitted on: {y[unknown][0]!r}")
+                raise ValueError(f"y holds a label the model was not fitted on: {y[unknown].tolist()[0]!r}")
         else:
             classes, index = _encode(y)
         fitted = hasattr(self, "coef_")
