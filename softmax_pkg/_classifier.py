@@ -227,10 +227,13 @@ class SoftmaxRegression:
 
         L = \frac{\lambda_{\max}(\tilde X^\top \tilde X)}{2n} + \lambda ,
 
-    and the step :math:`1/L` can never overshoot. "gd" is FISTA (Nesterov's accelerated gradient
-    for smooth convex problems) with O'Donoghue and Candès' gradient restart: the momentum is
-    reset whenever the last step went uphill, which keeps the fast convergence on strongly
-    convex stretches without tuning.
+    and the step :math:`1/L` can never overshoot: by the descent lemma, a gradient step of
+    length :math:`1/L` lowers :math:`f` by at least :math:`\lVert \nabla f \rVert^2 / (2L)`.
+    "gd" is FISTA, Nesterov's accelerated gradient for smooth convex problems, made monotone by
+    two restarts: the momentum is dropped when the step went against the gradient
+    (O'Donoghue and Candès' gradient restart), and a step that would raise the objective is
+    replaced by a plain gradient step from the current point. So ``loss_curve_`` never
+    increases with the "auto" step, and the iterations need no tuning.
 
     **"sgd".** Each epoch visits the samples in a fresh random order, in mini-batches
     :math:`B`, with the heavy-ball update :math:`v \leftarrow \beta v + g_B`,
@@ -381,7 +384,7 @@ class SoftmaxRegression:
             input_tags=InputTags(),
         )
 
-    # -- checks ---------------------------------------------------------------------------------------
+    # -- checks -----------------------------------------------------------------------------------
 
     def _checked_params(self) -> dict[str, object]:
         if self.solver not in _SOLVERS:
@@ -467,8 +470,8 @@ class SoftmaxRegression:
         classes, index = _encode(y)
         if len(classes) < 2:
             raise ValueError(
-                f"y contains only one class ({classes.tolist()[0]!r}); {type(self).__name__} needs at "
-                "least 2 classes"
+                f"y contains only one class ({classes.tolist()[0]!r}); "
+                f"{type(self).__name__} needs at least 2 classes"
             )
         for name in ("coef_", "intercept_", "n_iter_", "loss_curve_"):
             self.__dict__.pop(name, None)  # a failed refit must not leave the old model behind
@@ -559,7 +562,7 @@ class SoftmaxRegression:
                 return True
         return False
 
-    # -- prediction ----------------------------------------------------------------------------------
+    # -- prediction -------------------------------------------------------------------------------
 
     def logits(self, X: ArrayLike) -> np.ndarray:
         """The logits :math:`X W^\\top + b`, shape (n, C), columns in ``classes_`` order.
@@ -620,7 +623,7 @@ class SoftmaxRegression:
         y = _check_labels(y, len(predicted))
         return float(np.mean(predicted == y))
 
-    # -- the objective, for checking ----------------------------------------------------------------
+    # -- the objective, for checking --------------------------------------------------------------
 
     def _objective_args(self, X, y, coef, intercept):
         params = self._checked_params()
@@ -632,7 +635,8 @@ class SoftmaxRegression:
             index = np.minimum(index, len(classes) - 1)
             unknown = classes[index] != y
             if np.any(unknown):
-                raise ValueError(f"y holds a label the model was not fitted on: {y[unknown].tolist()[0]!r}")
+                label = y[unknown].tolist()[0]
+                raise ValueError(f"y holds a label the model was not fitted on: {label!r}")
         else:
             classes, index = _encode(y)
         fitted = hasattr(self, "coef_")

@@ -55,7 +55,7 @@ def digits():
     return X_train, X_test, y_train, y_test, l2, sk
 
 
-# -- the objective and its gradient --------------------------------------------------------------
+# -- the objective and its gradient ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize("l2", [0.0, 0.3])
@@ -121,7 +121,7 @@ def test_step_size_bound_is_at_least_the_largest_hessian_eigenvalue():
         assert largest <= bound * (1 + 1e-6), (scale, largest, bound)
 
 
-# -- the same optimum as scikit-learn -----------------------------------------------------------
+# -- the same optimum as scikit-learn -------------------------------------------------------------
 
 
 @pytest.mark.slow
@@ -172,7 +172,7 @@ def test_l2_maps_to_sklearn_C_equal_two_over_n_l2_for_two_classes():
     np.testing.assert_allclose(model.predict_proba(X), sk.predict_proba(X), atol=1e-7)
 
 
-# -- training behaviour -----------------------------------------------------------------------------
+# -- training behaviour ---------------------------------------------------------------------------
 
 
 def test_loss_curve_decreases_for_gd_and_ends_at_the_fitted_objective():
@@ -279,7 +279,7 @@ def test_inputs_are_never_modified():
     np.testing.assert_array_equal(y, y_before)
 
 
-# -- bad input --------------------------------------------------------------------------------------
+# -- bad input ------------------------------------------------------------------------------------
 
 X_OK, Y_OK = blobs(n=12, seed=19)
 
