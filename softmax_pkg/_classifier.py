@@ -108,18 +108,19 @@ def _encode(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # -- the objective ------------------------------------------------------------------------------
 
 
-def _objective(W, b, X, index, l2):
-    """Mean cross-entropy of softmax(X W^T + b) plus (l2/2)||W||_F^2."""
-    return float(cross_entropy(X @ W.T + b, index)) + 0.5 * l2 * float(np.vdot(W, W))
+def _objective(W, b, X, index, l2, Z=None):
+    """Mean cross-entropy of softmax(X W^T + b) plus (l2/2)||W||_F^2; Z = X W^T + b if known."""
+    Z = X @ W.T + b if Z is None else Z
+    return float(cross_entropy(Z, index)) + 0.5 * l2 * float(np.vdot(W, W))
 
 
-def _gradient(W, b, X, index, l2):
+def _gradient(W, b, X, index, l2, Z=None):
     """Gradients of :func:`_objective`: (S - Y)^T X / n + l2 W for W, and (S - Y)^T 1 / n for b.
 
     ``cross_entropy_grad`` with reduction="mean" returns (S - Y) / n, the gradient with respect
     to the logits; the chain rule through Z = X W^T + b does the rest.
     """
-    G = cross_entropy_grad(X @ W.T + b, index)
+    G = cross_entropy_grad(X @ W.T + b if Z is None else Z, index)
     return G.T @ X + l2 * W, G.sum(axis=0)
 
 
@@ -523,18 +524,20 @@ class SoftmaxRegression:
         t = 1.0
         for _ in range(params["max_iter"]):
             W_new, b_new = yW - step * hW, yb - step * hb
-            value_new = _objective(W_new, b_new, X, index, l2)
+            Z = X @ W_new.T + b_new
+            value_new = _objective(W_new, b_new, X, index, l2, Z)
             t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
             if value_new > value:
                 # The momentum overshot: take a plain gradient step from the current point
                 # instead, which with step 1/L cannot raise the objective (descent lemma).
                 W_new, b_new = W - step * gW, b - step * gb
-                value_new = _objective(W_new, b_new, X, index, l2)
+                Z = X @ W_new.T + b_new
+                value_new = _objective(W_new, b_new, X, index, l2, Z)
                 t = t_new = 1.0
             elif np.vdot(hW, W_new - W) + np.vdot(hb, b_new - b) > 0:
                 t = t_new = 1.0  # the step went against the last gradient: drop the momentum
             beta = (t - 1.0) / t_new
-            gW, gb = _gradient(W_new, b_new, X, index, l2)
+            gW, gb = _gradient(W_new, b_new, X, index, l2, Z)
             yW, yb = W_new + beta * (W_new - W), b_new + beta * (b_new - b)
             W, b, value, t = W_new, b_new, value_new, t_new
             if self._end_epoch(W, b, value, lambda: (gW, gb), tol):
