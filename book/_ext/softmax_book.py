@@ -10,6 +10,10 @@
    already been declared". Jupyter Book always loads sphinx-thebe, but the book does not use it
    (``launch_buttons.thebe: false``; thebe would need unpkg.com and a live Binder), so its
    scripts are dropped from every page.
+
+3. Author-year labels in the bibliography. Citations in the text read "Bendersky (2016)"
+   (``bibtex_reference_style: author_year``); the pybtex style ``authoryear`` registered here
+   labels the entries of the bibliography the same way, instead of [1], [2], ...
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from pybtex.plugin import register_plugin
+from pybtex.style.formatting.unsrt import Style as UnsrtStyle
+from pybtex.style.labels import BaseLabelStyle
 from sphinx.application import Sphinx
 from sphinx.config import Config
 
@@ -65,6 +72,32 @@ def drop_thebe_scripts(
     """Remove sphinx-thebe's (duplicated) configuration and loader scripts from the page."""
     if "script_files" in context:
         context["script_files"] = [s for s in context["script_files"] if not _is_thebe_script(s)]
+
+
+class _AuthorYearLabels(BaseLabelStyle):
+    """Labels like "Blanchard et al., 2021", matching the author-year citations in the text."""
+
+    def format_labels(self, sorted_entries):
+        for entry in sorted_entries:
+            people = entry.persons.get("author") or entry.persons.get("editor") or []
+            names = [" ".join(p.last_names) for p in people]
+            if not names:
+                who = entry.fields.get("organization", entry.key)
+            elif len(names) == 1:
+                who = names[0]
+            elif len(names) == 2:
+                who = f"{names[0]} and {names[1]}"
+            else:
+                who = f"{names[0]} et al."
+            yield f"{who}, {entry.fields.get('year', 'n.d.')}"
+
+
+class _AuthorYearStyle(UnsrtStyle):
+    default_label_style = _AuthorYearLabels
+    default_sorting_style = "author_year_title"
+
+
+register_plugin("pybtex.style.formatting", "authoryear", _AuthorYearStyle)
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
