@@ -1,0 +1,195 @@
+"""The live path, end to end, as a Binder reader takes it: JupyterLab on 127.0.0.1 with a token,
+the interactive-figures notebook opened in headless Chromium, Run All Cells, then a slider moved
+with the keyboard; the figure the kernel sends back must change.
+
+The server runs on a temporary copy of the notebook (JupyterLab saves open notebooks, and a run
+would otherwise write outputs into the repository), with its settings and workspaces in
+temporary folders and every request outside 127.0.0.1 blocked.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from conftest import BUILD_DIR, REPO, import_or_need, need
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+NOTEBOOK = "book/interactive.ipynb"
+SCREENSHOTS = BUILD_DIR / "screenshots"
+# The four figures of the notebook, each an ipywidgets.Image holding the PNG the kernel drew.
+FIGURES = 4
+# User settings, in a temporary folder: never save the notebook (nothing is written back), and
+# start the notebook's own kernel without asking which one.
+SETTINGS = {
+    "docmanager-extension/plugin": '{"autosave": false}',
+    "notebook-extension/tracker": '{"autoStartDefaultKernel": true}',
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_server(url: str, process: subprocess.Popen, log: Path, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"jupyter lab exited early:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"jupyter lab did not answer within {seconds} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def jupyter_lab(tmp_path: Path):
+    """JupyterLab serving a copy of the notebook; yields (base URL, token)."""
+    jupyter = shutil.which("jupyter") or str(Path(sys.executable).parent / "jupyter")
+    need(Path(jupyter).exists(), "the jupyter command (pip install -r requirements.txt)")
+    root = tmp_path / "root"
+    (root / "book").mkdir(parents=True)
+    shutil.copy(REPO / NOTEBOOK, root / NOTEBOOK)
+    for plugin, text in SETTINGS.items():
+        path = tmp_path / "settings" / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    port, token = free_port(), secrets.token_hex(16)
+    env = {
+        **os.environ,
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
+    }
+    argv = [
+        jupyter,
+        "lab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly",
+    ]
+    if os.geteuid() == 0:  # CI containers run as root
+        argv.append("--allow-root")
+    log = tmp_path / "jupyter-lab.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            argv, env=env, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_server(f"{base}/api/status?token={token}", process, log, seconds=60)
+        yield base, token
+    finally:
+        process.send_signal(signal.SIGINT)  # jupyter server shuts its kernels down on SIGINT x2
+        time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_a_slider_moved_in_jupyterlab_changes_the_figure(jupyter_lab):
+    import_or_need("playwright")
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
+
+    need(Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM} (apt-get install chromium)")
+    base, token = jupyter_lab
+    blocked: list[str] = []
+
+    def route(route):
+        if urlsplit(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.route("**/*", route)
+        page.set_default_timeout(90_000)
+        page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
+        page.locator(".jp-Notebook").first.wait_for()
+        # Should JupyterLab still ask which kernel to start, take the notebook's own.
+        choose = page.locator(".jp-Dialog").get_by_role("button", name="Select")
+        try:
+            choose.wait_for(timeout=5_000)
+            choose.click()
+        except PlaywrightTimeout:
+            pass
+        # A kernel is attached and idle before anything runs.
+        page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').wait_for()
+
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+
+        images = page.locator(".jp-OutputArea-output img.widget-image")
+        page.wait_for_function(
+            f"document.querySelectorAll('.jp-OutputArea-output img.widget-image').length >= {FIGURES}"
+        )
+        first = images.first
+        first.scroll_into_view_if_needed()
+        page.wait_for_function(
+            "(img) => img.complete && img.naturalWidth > 0", arg=first.element_handle()
+        )
+        before = first.get_attribute("src")
+        # JupyterLab chose the live widget view; the static HTML version is not shown.
+        assert page.locator(".jp-OutputArea-output .smx-viz").count() == 0
+
+        # The figure's first slider (a1 of the temperature figure): focus its handle, press →.
+        widget = page.locator(".jp-OutputArea-output .widget-vbox").first
+        handle = widget.locator(".noUi-handle").first
+        handle.focus()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function(
+            "([img, src]) => img.src !== src && img.complete && img.naturalWidth > 0",
+            arg=[first.element_handle(), before],
+            timeout=30_000,
+        )
+        after = first.get_attribute("src")
+        readout = widget.locator(".widget-readout").first.inner_text()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        widget.screenshot(path=str(SCREENSHOTS / "jupyterlab__live_widget.png"))
+        browser.close()
+
+    assert after != before, "the live figure did not change after the slider moved"
+    assert readout.strip() == "1.5", f"the slider shows {readout!r}, not the next value 1.5"
+    assert not blocked, f"JupyterLab asked for the outside world: {blocked[:5]}"

@@ -1,0 +1,351 @@
+"""softmax_pkg.viz: each interactive figure shows what the package computes, live and static.
+
+Live: setting a slider's value (what a reader's drag does) updates the matplotlib artists, and
+their data is compared with softmax_pkg computed here, independently of the figure's code.
+Static: the JSON payload embedded in the HTML holds, at every slider position, the values the
+package computes there. The browser side of both is tested in test_widgets_site.py (the static
+page) and test_jupyterlab.py (the live widget).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import softmax_pkg
+from softmax_pkg import (
+    SoftmaxRegression,
+    cross_entropy,
+    cross_entropy_grad,
+    numerical_gradient,
+    softmax,
+    softmax_jacobian,
+)
+
+viz = pytest.importorskip("softmax_pkg.viz")
+from softmax_pkg.viz._classifier import CONFIDENCE_EDGES, SHADES, palette  # noqa: E402
+from softmax_pkg.viz._figure import WIDGET_VIEW, decode, quantize, run_length  # noqa: E402
+
+MAX_BYTES = 2_000_000
+
+
+def move(figure, name: str, value: float) -> None:
+    """What a reader's drag does: set the live slider's value."""
+    figure.sliders[name].value = value
+
+
+def payload_of(html: str) -> dict:
+    """The JSON the static HTML embeds (as viz.js reads it)."""
+    match = re.search(r'<script type="application/json" class="smx-viz-data">(.*?)</script>', html)
+    assert match, "no data in the static HTML"
+    return json.loads(match.group(1))
+
+
+def png_pixels(png: bytes) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.int16)
+
+
+@pytest.fixture(scope="module")
+def figures() -> dict:
+    """One figure of each kind at its defaults, with its static payload, built once."""
+    built = {
+        "temperature": viz.temperature_widget(),
+        "jacobian": viz.jacobian_widget(),
+        "loss": viz.loss_gradient_widget(),
+        "classifier": viz.classifier_widget(),
+    }
+    return {name: (figure, payload_of(figure.static_html())) for name, figure in built.items()}
+
+
+# -- the package's core stays free of the optional extra ------------------------------------------
+
+
+def test_softmax_pkg_imports_without_matplotlib_or_ipywidgets():
+    code = textwrap.dedent("""
+        import sys
+        sys.modules["matplotlib"] = None   # any import of them now fails
+        sys.modules["ipywidgets"] = None
+        import softmax_pkg
+        from softmax_pkg import SoftmaxRegression, softmax
+        assert "softmax_pkg.viz" not in sys.modules
+        print(softmax([0.0, 0.0]))
+        """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "viz" not in softmax_pkg.__all__
+
+
+# -- live: sliders update the figure's artists with the package's values --------------------------
+
+
+def test_temperature_sliders_set_the_bars_to_softmax_at_that_temperature():
+    figure = viz.temperature_widget(logits=[1.0, 2.0, 3.0], temperature=1.0)
+    for name, value in [("temperature", 0.5), ("a0", -2.5), ("a2", 0.0), ("temperature", 3.0)]:
+        before = figure.image.value
+        move(figure, name, value)
+        logits = np.array([figure.values[f"a{j}"] for j in range(3)])
+        expected = softmax(logits, temperature=figure.values["temperature"])
+        heights = np.array([bar.get_height() for bar in figure.bars])
+        np.testing.assert_allclose(heights, expected, rtol=1e-15)
+        assert [label.get_text() for label in figure.labels] == [f"{p:.3f}" for p in expected]
+        assert figure.image.value != before, "the PNG shown by the widget did not change"
+    assert figure.values == {"a0": -2.5, "a1": 2.0, "a2": 0.0, "temperature": 3.0}
+    assert figure.ax_title.get_text() == "S(a/τ) at τ = 3"
+
+
+def test_jacobian_slider_sets_the_heat_map_to_softmax_jacobian():
+    figure = viz.jacobian_widget(logits=[1.0, 2.0, 3.0])
+    for name, value in [("a2", -1.5), ("a0", 3.0)]:
+        move(figure, name, value)
+        logits = np.array([figure.values[f"a{j}"] for j in range(3)])
+        J = softmax_jacobian(logits)
+        np.testing.assert_allclose(figure.heat.get_array(), J, rtol=1e-15)
+        assert figure.labels[(0, 1)].get_text() == f"{J[0, 1]:.3f}"
+    assert figure.ax_title.get_text() == "Jacobian DS at a = (3.0, 2.0, -1.5)"
+    # The colour scale is fixed and symmetric, so colours compare across positions.
+    assert figure.heat.get_clim() == (-0.25, 0.25)
+
+
+def test_jacobian_works_for_four_logits():
+    figure = viz.jacobian_widget(logits=[0.0, 1.0, -1.0, 2.0], values=np.arange(-2.0, 2.5, 1.0))
+    move(figure, "a3", -2.0)
+    expected = softmax_jacobian(np.array([0.0, 1.0, -1.0, -2.0]))
+    np.testing.assert_allclose(figure.heat.get_array(), expected, rtol=1e-15)
+    payload = payload_of(figure.static_html())
+    assert decode(payload["arrays"]["J"]).shape == (5, 5, 5, 5, 4, 4)
+
+
+def test_loss_slider_moves_the_marker_and_the_gradient_bars():
+    logits, label = np.array([1.0, 2.0, 3.0]), 0
+    figure = viz.loss_gradient_widget(logits=logits, label=label, k=0)
+    for name, value in [("a_k", -2.3), ("k", 2.0), ("a_k", 0.7), ("k", 1.0)]:
+        move(figure, name, value)
+        k, a_k = int(figure.values["k"]), figure.values["a_k"]
+        row = logits.copy()
+        row[k] = a_k
+        (x,), (y,) = figure.loss_dot.get_data()
+        assert x == a_k
+        np.testing.assert_allclose(y, cross_entropy(row, label), rtol=1e-14)
+        heights = [bar.get_height() for bar in figure.bars]
+        np.testing.assert_allclose(heights, cross_entropy_grad(row, label), rtol=1e-12, atol=1e-15)
+        # The curves are those of the logit that moves now.
+        xs, losses = figure.loss_line.get_data()
+        rows = np.tile(logits, (len(xs), 1))
+        rows[:, k] = xs
+        targets = np.full(len(xs), label)
+        np.testing.assert_allclose(losses, cross_entropy(rows, targets, reduction="none"))
+        grads = cross_entropy_grad(rows, targets, reduction="none")
+        for j, line in enumerate(figure.grad_lines):
+            np.testing.assert_allclose(line.get_ydata(), grads[:, j], atol=1e-15)
+    assert figure.xlabels[0].get_text() == "a₂ (the other logits fixed)"
+
+
+def test_loss_and_gradient_is_the_gradient_of_the_loss():
+    logits, label, k = np.array([0.5, -1.0, 2.0, 0.0]), 2, 1
+    values = np.linspace(-3.0, 3.0, 7)
+    loss, grad = viz.loss_and_gradient(logits, label, k, values)
+    for a_k, g in zip(values, grad):
+        row = logits.copy()
+        row[k] = a_k
+        np.testing.assert_allclose(
+            g, numerical_gradient(lambda z: float(cross_entropy(z, label)), row), atol=1e-8
+        )
+    np.testing.assert_allclose(loss[3], cross_entropy(np.array([0.5, 0.0, 2.0, 0.0]), label))
+
+
+def independent_fit(X, y, learning_rate, l2, epochs):
+    """The model the figure should show, fitted here with max_iter=epochs (no callback)."""
+    return SoftmaxRegression(l2=l2, learning_rate=learning_rate, max_iter=epochs, tol=0.0).fit(X, y)
+
+
+def map_codes(model, points) -> np.ndarray:
+    p = model.predict_proba(points.reshape(-1, 2))
+    level = np.searchsorted(CONFIDENCE_EDGES, p.max(axis=1))
+    return (p.argmax(axis=1) * len(SHADES) + level).reshape(points.shape[:2])
+
+
+def test_classifier_sliders_show_the_model_trained_with_those_hyper_parameters():
+    figure = viz.classifier_widget(learning_rate=0.1, l2=0.01, epochs=10)
+    for name, value in [("epochs", 3.0), ("learning_rate", 1.0), ("l2", 0.1), ("epochs", 50.0)]:
+        before = figure.image.value
+        move(figure, name, value)
+        lr, l2, epochs = (
+            figure.values["learning_rate"],
+            figure.values["l2"],
+            figure.values["epochs"],
+        )
+        model = independent_fit(figure.X, figure.y, lr, l2, int(epochs))
+        regions = figure.regions.get_array()
+        np.testing.assert_array_equal(regions, palette(3)[map_codes(model, figure.points)])
+        xs, losses = figure.curve.get_data()
+        np.testing.assert_array_equal(xs, np.arange(1, int(epochs) + 1))
+        np.testing.assert_allclose(losses, model.loss_curve_, rtol=1e-12)
+        accuracy = model.score(figure.X, figure.y)
+        assert figure.loss_title.get_text().endswith(f"accuracy {accuracy:.3f}")
+        assert figure.image.value != before
+
+
+def test_three_blobs_is_seeded_and_has_three_classes():
+    X, y = viz.three_blobs()
+    X2, y2 = viz.three_blobs()
+    np.testing.assert_array_equal(X, X2)
+    assert X.shape == (90, 2) and np.bincount(y).tolist() == [30, 30, 30]
+
+
+def test_train_snapshots_equals_separate_fits():
+    X, y = viz.three_blobs(n_per_class=10, seed=1)
+    grid = np.stack(np.meshgrid(np.linspace(-3, 3, 5), np.linspace(-3, 3, 4)), axis=-1)
+    run = viz.train_snapshots(X, y, learning_rate=0.3, l2=0.001, epochs=[2, 7], grid=grid)
+    for e, epochs in enumerate([2, 7]):
+        model = independent_fit(X, y, 0.3, 0.001, epochs)
+        np.testing.assert_array_equal(run.maps[e], map_codes(model, grid))
+        assert run.accuracy[e] == model.score(X, y)
+    np.testing.assert_allclose(run.loss_curve, independent_fit(X, y, 0.3, 0.001, 7).loss_curve_)
+
+
+@pytest.mark.parametrize("name", ["temperature", "jacobian", "loss", "classifier"])
+def test_the_blitted_png_equals_a_full_redraw(figures, name):
+    """Only the changing artists are redrawn on a saved background; the result must be the
+    figure, as a full draw makes it."""
+    figure, _ = figures[name]
+    figure.sweep(positions=3)
+    last = list(figure.sliders)[-1]
+    slider = figure.sliders[last]
+    slider.index = (slider.index + 1) % len(slider.options)
+    fast = png_pixels(figure.image.value)
+    full = io.BytesIO()
+    figure.figure.savefig(full, format="png")
+    differs = np.any(np.abs(fast - png_pixels(full.getvalue())) > 8, axis=-1)
+    assert differs.mean() < 0.001, f"{differs.mean():.2%} of the pixels differ"
+
+
+@pytest.mark.parametrize("name", ["temperature", "jacobian", "loss", "classifier"])
+def test_each_update_is_recorded_and_changes_the_image(figures, name):
+    figure, _ = figures[name]
+    for slider in figure.sliders.values():
+        start = slider.index
+        before = figure.image.value
+        slider.index = (start + 1) % len(slider.options)
+        assert figure.image.value != before
+        slider.index = start
+    times = figure.sweep(positions=3)
+    assert len(times) > 0 and np.all(times > 0)
+
+
+# -- one object, two worlds -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["temperature", "jacobian", "loss", "classifier"])
+def test_mimebundle_offers_the_live_widget_and_the_static_html(figures, name):
+    figure, _ = figures[name]
+    bundle = figure._repr_mimebundle_()
+    assert bundle[WIDGET_VIEW]["model_id"] == figure.widget.model_id
+    html = bundle["text/html"]
+    assert html == figure.static_html()
+    assert "Static version" in html and "precomputed in Python" in html
+    assert "window.softmaxViz.mount" in html
+    # No network: nothing is loaded from anywhere.
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
+    assert html.count("</script>") == 2, "the JSON must not close its script element early"
+    assert set(figure._repr_mimebundle_(include=["text/html"])) == {"text/html"}
+
+
+def test_static_html_says_which_version_it_is_and_has_no_widget_markup(figures):
+    figure, _ = figures["temperature"]
+    html = figure.static_html()
+    assert html.startswith('<div class="smx-viz')
+    assert "widget-view" not in html and "widget-state" not in html
+    assert "needs JavaScript" in html  # what a reader without JavaScript sees instead of sliders
+
+
+# -- static: the payload holds the package's values at every slider position ---------------------
+
+
+def test_quantize_and_run_length_round_trip():
+    values = np.array([[0.12345, -0.5], [1.0, 2.0004]])
+    np.testing.assert_allclose(decode(quantize(values, 1000)), values, atol=0.5e-3)
+    labels = np.array([[0, 0, 1, 1], [1, 2, 2, 2]])
+    assert run_length(labels)["runs"] == [0, 2, 1, 3, 2, 3]
+    np.testing.assert_array_equal(decode(run_length(labels)), labels)
+
+
+def positions(payload: dict, count: int, seed: int = 0):
+    """Slider positions to check: the initial one, the corners, and some at random."""
+    sizes = [len(c["values"]) for c in payload["controls"]]
+    rng = np.random.default_rng(seed)
+    chosen = [tuple(c["index"] for c in payload["controls"]), tuple(0 for _ in sizes)]
+    chosen.append(tuple(n - 1 for n in sizes))
+    chosen += [tuple(int(rng.integers(n)) for n in sizes) for _ in range(count)]
+    for index in chosen:
+        yield index, [c["values"][i] for c, i in zip(payload["controls"], index)]
+
+
+def test_static_temperature_payload_holds_softmax_at_every_position(figures):
+    figure, payload = figures["temperature"]
+    p = decode(payload["arrays"]["p"])
+    assert p.shape == (13, 13, 13, 11, 3)
+    for index, (a0, a1, a2, tau) in positions(payload, 200):
+        expected = softmax(np.array([a0, a1, a2]), temperature=tau)
+        np.testing.assert_allclose(p[index], expected, atol=0.5e-3 + 1e-12)
+    assert payload["controls"][3]["text"][5] == "1"
+
+
+def test_static_jacobian_payload_holds_softmax_jacobian_at_every_position(figures):
+    figure, payload = figures["jacobian"]
+    J = decode(payload["arrays"]["J"])
+    assert J.shape == (13, 13, 13, 3, 3)
+    for index, values in positions(payload, 200):
+        np.testing.assert_allclose(J[index], softmax_jacobian(np.array(values)), atol=0.5e-3)
+
+
+def test_static_loss_payload_holds_the_loss_and_gradient_curves(figures):
+    figure, payload = figures["loss"]
+    loss, grad = decode(payload["arrays"]["loss"]), decode(payload["arrays"]["grad"])
+    xs = np.array(payload["controls"][1]["values"])
+    assert loss.shape == (3, xs.size) and grad.shape == (3, xs.size, 3)
+    for k in range(3):
+        rows = np.tile(figure.logits, (xs.size, 1))
+        rows[:, k] = xs
+        targets = np.zeros(xs.size, dtype=int)
+        np.testing.assert_allclose(
+            loss[k], cross_entropy(rows, targets, reduction="none"), atol=5e-4
+        )
+        np.testing.assert_allclose(
+            grad[k], cross_entropy_grad(rows, targets, reduction="none"), atol=5e-4
+        )
+
+
+def test_static_classifier_payload_holds_separately_trained_models(figures):
+    figure, payload = figures["classifier"]
+    maps = decode(payload["arrays"]["map"])
+    loss, accuracy = decode(payload["arrays"]["loss"]), decode(payload["arrays"]["accuracy"])
+    assert maps.shape[:3] == (5, 5, 8) and loss.shape == (5, 5, 100)
+    for index, (lr, l2, epochs) in positions(payload, 3):
+        model = independent_fit(figure.X, figure.y, lr, l2, int(epochs))
+        np.testing.assert_array_equal(maps[index], map_codes(model, figure.points))
+        assert abs(accuracy[index] - model.score(figure.X, figure.y)) <= 0.5e-3
+        np.testing.assert_allclose(loss[index[:2]][: int(epochs)], model.loss_curve_, atol=0.5e-4)
+
+
+@pytest.mark.parametrize("name", ["temperature", "jacobian", "loss", "classifier"])
+def test_static_html_is_under_2_mb(figures, name):
+    figure, _ = figures[name]
+    assert len(figure.static_html().encode("utf-8")) < MAX_BYTES
+
+
+def test_a_control_must_start_on_its_grid():
+    with pytest.raises(ValueError, match="not in values"):
+        viz.temperature_widget(temperature=0.25)
+    with pytest.raises(ValueError, match="not in values"):
+        viz.jacobian_widget(logits=[0.1, 0.0, 0.0])
+    with pytest.raises(ValueError, match="label"):
+        viz.loss_gradient_widget(label=3)
