@@ -236,8 +236,12 @@ class SoftmaxRegression:
 
         f(W, b) = \frac{1}{n} \sum_{i=1}^{n} \big(\operatorname{LSE}(W x_i + b)
                   - (W x_i + b)_{y_i}\big) + \frac{\lambda}{2} \lVert W \rVert_F^2 ,
-        \qquad
-        \nabla_W f = \tfrac{1}{n} (S - Y)^\top X + \lambda W, \quad
+
+    with the gradients
+
+    .. math::
+
+        \nabla_W f = \tfrac{1}{n} (S - Y)^\top X + \lambda W, \qquad
         \nabla_b f = \tfrac{1}{n} (S - Y)^\top \mathbf{1} .
 
     The first term is :func:`cross_entropy` (mean reduction) of the logits; the gradient with
@@ -296,7 +300,8 @@ class SoftmaxRegression:
     --------
     >>> import numpy as np
     >>> from softmax_pkg import SoftmaxRegression
-    >>> X = np.array([[0.0, 0.0], [0.2, 0.1], [3.0, 0.0], [3.1, 0.3], [0.0, 3.0], [0.2, 3.2]])
+    >>> X = np.array([[0.0, 0.0], [0.2, 0.1], [3.0, 0.0],
+    ...               [3.1, 0.3], [0.0, 3.0], [0.2, 3.2]])
     >>> y = np.array(["cat", "cat", "dog", "dog", "owl", "owl"])
     >>> model = SoftmaxRegression(l2=0.01).fit(X, y)
     >>> model
@@ -305,7 +310,7 @@ class SoftmaxRegression:
     array(['cat', 'dog', 'owl'], dtype='<U3')
     >>> model.predict(np.array([[2.9, 0.2], [0.1, 2.5]]))
     array(['dog', 'owl'], dtype='<U3')
-    >>> model.predict_proba(X).sum(axis=1)  # one probability per class, summing to 1
+    >>> model.predict_proba(X).sum(axis=1)  # each row sums to 1
     array([1., 1., 1., 1., 1., 1.])
     >>> model.score(X, y), model.coef_.shape, model.intercept_.shape
     (1.0, (3, 2), (3,))
@@ -316,7 +321,8 @@ class SoftmaxRegression:
     >>> from sklearn.linear_model import LogisticRegression
     >>> sk = LogisticRegression(C=1 / (6 * 0.01)).fit(X, y)
     >>> ours = model.objective(X, y)
-    >>> theirs = model.objective(X, y, coef=sk.coef_, intercept=sk.intercept_)
+    >>> theirs = model.objective(X, y, coef=sk.coef_,
+    ...                          intercept=sk.intercept_)
     >>> bool(abs(ours - theirs) < 1e-5 * theirs)
     True
     """
@@ -722,7 +728,8 @@ class SoftmaxRegression:
         >>> import numpy as np
         >>> from softmax_pkg import SoftmaxRegression
         >>> X, y = np.array([[0.0], [1.0], [2.0]]), np.array([0, 1, 2])
-        >>> bool(np.isclose(SoftmaxRegression().objective(X, y), np.log(3)))  # f at W = 0, b = 0
+        >>> start = SoftmaxRegression().objective(X, y)  # at W = 0, b = 0
+        >>> bool(np.isclose(start, np.log(3)))
         True
         """
         return _objective(*self._objective_args(X, y, coef, intercept))
@@ -754,12 +761,13 @@ class SoftmaxRegression:
         --------
         >>> import numpy as np
         >>> from softmax_pkg import SoftmaxRegression, numerical_gradient
-        >>> X, y = np.array([[0.0, 1.0], [1.0, 0.5], [2.0, -1.0]]), np.array([0, 1, 1])
+        >>> X = np.array([[0.0, 1.0], [1.0, 0.5], [2.0, -1.0]])
+        >>> y = np.array([0, 1, 1])
         >>> model = SoftmaxRegression(l2=0.1)
-        >>> W = np.array([[0.5, -0.2], [0.1, 0.3]])
-        >>> grad_W, grad_b = model.objective_gradient(X, y, coef=W, intercept=np.zeros(2))
+        >>> W, b = np.array([[0.5, -0.2], [0.1, 0.3]]), np.zeros(2)
+        >>> grad_W, grad_b = model.objective_gradient(X, y, coef=W, intercept=b)
         >>> numeric = numerical_gradient(
-        ...     lambda w: model.objective(X, y, coef=w, intercept=np.zeros(2)), W)
+        ...     lambda w: model.objective(X, y, coef=w, intercept=b), W)
         >>> bool(np.allclose(grad_W, numeric, atol=1e-9))
         True
         """
