@@ -1,6 +1,7 @@
 """The live path, end to end, as a Binder reader takes it: JupyterLab on 127.0.0.1 with a token,
 the interactive-figures notebook opened in headless Chromium, Run All Cells, then a slider moved
-with the keyboard; the figure the kernel sends back must change.
+with the keyboard; the figure the kernel sends back must change. A screenshot of the live
+widget goes to ``_build/jupyterlab/``.
 
 The server runs on a temporary copy of the notebook (JupyterLab saves open notebooks, and a run
 would otherwise write outputs into the repository), with its settings and workspaces in
@@ -38,7 +39,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 NOTEBOOK = "book/interactive.ipynb"
-SCREENSHOTS = BUILD_DIR / "screenshots"
+# Not in _build/screenshots/, which test_site.py empties when it starts.
+SCREENSHOT = BUILD_DIR / "jupyterlab" / "live_widget.png"
 # The four figures of the notebook, each an ipywidgets.Image holding the PNG the kernel drew.
 FIGURES = 4
 # User settings, in a temporary folder: never save the notebook (nothing is written back), and
@@ -186,8 +188,8 @@ def test_a_slider_moved_in_jupyterlab_changes_the_figure(jupyter_lab):
         )
         after = first.get_attribute("src")
         readout = widget.locator(".widget-readout").first.inner_text()
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        widget.screenshot(path=str(SCREENSHOTS / "jupyterlab__live_widget.png"))
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        widget.screenshot(path=str(SCREENSHOT))
         browser.close()
 
     assert after != before, "the live figure did not change after the slider moved"

@@ -12,8 +12,8 @@ JavaScript renderer: the sliders work without a kernel and without a network.
 >>> from softmax_pkg.viz import temperature_widget
 >>> figure = temperature_widget(logits=[1.0, 2.0, 3.0], temperature=1.0)
 >>> figure.sliders["temperature"].value = 0.5      # what a reader's drag does
->>> [round(bar.get_height(), 4) for bar in figure.bars]
-[0.0159, 0.1173, 0.8668]
+>>> [f"{bar.get_height():.4f}" for bar in figure.bars]
+['0.0159', '0.1173', '0.8668']
 """
 
 from ._classifier import ClassifierFigure, classifier_widget, three_blobs, train_snapshots

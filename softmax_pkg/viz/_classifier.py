@@ -28,6 +28,13 @@ def three_blobs(n_per_class: int = 30, seed: int = 0) -> tuple[np.ndarray, np.nd
 
     The centres lie on a circle of radius 1.6 and the clusters have standard deviation 0.75,
     so the classes overlap a little and no line separates them perfectly.
+
+    Returns
+    -------
+    X : numpy.ndarray, shape (3 * n_per_class, 2)
+        The points, drawn with ``np.random.default_rng(seed)``.
+    y : numpy.ndarray, shape (3 * n_per_class,)
+        Their classes 0, 1, 2, in blocks.
     """
     rng = np.random.default_rng(seed)
     angles = np.deg2rad([90.0, 210.0, 330.0])
@@ -68,10 +75,32 @@ def train_snapshots(
 ) -> Run:
     """Train ``SoftmaxRegression(solver="gd")`` once and look at it after each epoch count.
 
+    Parameters
+    ----------
+    X : array_like, shape (n, 2)
+        The training features.
+    y : array_like, shape (n,)
+        The class labels.
+    learning_rate, l2 : float
+        The hyper-parameters of ``SoftmaxRegression``.
+    epochs : sequence of int
+        The epoch counts at which to look at the model.
+    grid : array_like, shape (H, W, 2)
+        The points of the plane at which the class map is computed.
+
+    Returns
+    -------
+    Run
+        ``maps`` (shape (E, H, W)), ``accuracy`` (E,) and ``loss_curve`` (max(epochs),).
+
+    Notes
+    -----
     The model is fitted with ``max_iter=max(epochs)`` and ``tol=0``; a callback records the
-    class map over ``grid`` (points, shape (H, W, 2)) and the training accuracy when the epoch
-    count is one of ``epochs``. Full-batch gradient descent is deterministic, so the model after
-    ``e`` epochs of that run is the model that ``max_iter=e`` would fit.
+    class map and the training accuracy when the epoch count is one of ``epochs``. Full-batch
+    gradient descent is deterministic, so the model after ``e`` epochs of that run is the model
+    that ``max_iter=e`` would fit (the tests check it). A map holds, for each point, the index
+    of the predicted class times ``len(SHADES)`` plus the bin of its confidence
+    :math:`\max_c p_c` (edges 0.5, 0.7, 0.9).
     """
     X, y, grid = np.asarray(X, float), np.asarray(y), np.asarray(grid, float)
     wanted = sorted(int(e) for e in epochs)
@@ -111,7 +140,7 @@ class ClassifierFigure(InteractiveFigure):
     """Decision regions and loss curve of SoftmaxRegression, as its hyper-parameters move."""
 
     kind = "classifier"
-    figsize = (9.0, 3.8)
+    figsize = (8.0, 3.6)
 
     def __init__(
         self,
@@ -195,7 +224,7 @@ class ClassifierFigure(InteractiveFigure):
             ]
         left.set_xlabel("feature x₁")
         left.set_ylabel("feature x₂")
-        self.map_title = left.set_title(f"Decision regions after {epochs} epochs")
+        self.map_title = left.set_title(self._map_title(epochs))
         counts = np.arange(1, len(run.loss_curve) + 1)
         last = int(self.controls[2].values[-1])
         (self.future,) = right.plot(counts, run.loss_curve, color="lightgrey", linewidth=1)
@@ -221,6 +250,10 @@ class ClassifierFigure(InteractiveFigure):
             self.loss_title,
         )
 
+    @staticmethod
+    def _map_title(epochs: int) -> str:
+        return f"Decision regions after {epochs} epoch{'' if epochs == 1 else 's'}"
+
     def _epoch_ticks(self) -> list[int]:
         last = int(self.controls[2].values[-1])
         return [t for t in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if t <= last]
@@ -236,7 +269,7 @@ class ClassifierFigure(InteractiveFigure):
         self.future.set_ydata(run.loss_curve)
         self.curve.set_data(counts[:epochs], run.loss_curve[:epochs])
         self.dot.set_data([epochs], [run.loss_curve[epochs - 1]])
-        self.map_title.set_text(f"Decision regions after {epochs} epochs")
+        self.map_title.set_text(self._map_title(epochs))
         self.loss_title.set_text(self._loss_title(run, e, epochs))
 
     def _static_arrays(self) -> dict[str, dict[str, Any]]:

@@ -147,7 +147,7 @@ def _json_for_script(payload: Any) -> str:
 
 
 class InteractiveFigure:
-    """Base class of the book's interactive figures (see the module docstring).
+    """Base class of the book's interactive figures: live ipywidget or static HTML, one figure.
 
     A subclass defines ``kind`` (the name of its renderer in viz.js), ``controls``, and four
     methods: ``_draw`` (create the artists once), ``_redraw`` (update them for new values),
@@ -202,7 +202,7 @@ class InteractiveFigure:
                 value=c.value,
                 description=c.label,
                 continuous_update=True,
-                style={"description_width": "initial"},
+                style={"description_width": f"{max(len(c.label) for c in self.controls) + 1}ch"},
                 layout=ipywidgets.Layout(width="min(100%, 420px)"),
             )
             for c in self.controls

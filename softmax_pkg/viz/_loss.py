@@ -52,7 +52,7 @@ class LossGradientFigure(InteractiveFigure):
     """The loss and every component of its gradient as one logit moves, the others fixed."""
 
     kind = "lossgrad"
-    figsize = (9.0, 3.2)
+    figsize = (8.0, 3.2)
 
     def __init__(
         self,
@@ -108,7 +108,7 @@ class LossGradientFigure(InteractiveFigure):
             self.grad_dots += middle.plot([self.moving[i]], [grad[i, j]], "o", color=color)
         zeros = [middle.axhline(0, color="grey", linewidth=0.8)]
         middle.set_ylim(-1.05, 1.05)
-        middle.set_title("each component, coloured as on the right")
+        middle.set_title("the gradient, by component")
         middle.set_ylabel("∂L/∂aⱼ")
         positions = np.arange(1, self.n + 1)
         self.bars = right.bar(positions, grad[i], color=CYCLE[: self.n], width=0.6)

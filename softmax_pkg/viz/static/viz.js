@@ -204,7 +204,7 @@
         const box = (k) => ({ x: 62 + k * (w + 62), y: 30, w: w, h: H - 78 });
         const xticks = ticks(m.xticks, 0);
         const left = axes(root, box(0), { xlim: xlim, ylim: m.loss_ylim, xticks: xticks, yticks: ticks(m.loss_yticks, digitsOf(m.loss_yticks)), ylabel: m.ylabel });
-        const middle = axes(root, box(1), { xlim: xlim, ylim: [-1.05, 1.05], xticks: xticks, yticks: ticks([-1, -0.5, 0, 0.5, 1], 1), ylabel: "∂L/∂aⱼ", title: "each component, coloured as on the right" });
+        const middle = axes(root, box(1), { xlim: xlim, ylim: [-1.05, 1.05], xticks: xticks, yticks: ticks([-1, -0.5, 0, 0.5, 1], 1), ylabel: "∂L/∂aⱼ", title: "the gradient, by component" });
         const right = axes(root, box(2), { xlim: [0.4, n + 0.6], ylim: [-1.2, 1.2], yticks: ticks([-1, -0.5, 0, 0.5, 1], 1), xticks: m.names.map((name, j) => [j + 1, "∂L/∂" + name]) });
         for (const ax of [middle, right]) svg(ax.plot, "line", { x1: ax.box.x, x2: ax.box.x + ax.box.w, y1: ax.Y(0), y2: ax.Y(0), class: "smx-zero" });
         const lossLine = svg(left.plot, "path", { class: "smx-line", stroke: "black" });
@@ -293,7 +293,7 @@
         s.curve.setAttribute("d", path(counts, loss, right.X, right.Y, epochs));
         s.dot.setAttribute("cx", right.X(epochs));
         s.dot.setAttribute("cy", right.Y(loss[epochs - 1]));
-        left.title.textContent = "Decision regions after " + epochs + " epochs";
+        left.title.textContent = "Decision regions after " + epochs + (epochs === 1 ? " epoch" : " epochs");
         right.title.textContent = "objective " + fixed(loss[epochs - 1], 3) + ", accuracy " + fixed(slice(s.accuracy, [a, b])[e], 3);
       },
     },
@@ -331,6 +331,8 @@
     const index = data.controls.map((c) => c.index);
     const panel = document.createElement("div");
     panel.className = "smx-viz-controls";
+    // One column width for the labels of this figure, so the sliders line up.
+    panel.style.setProperty("--smx-label", Math.max(...data.controls.map((c) => c.label.length)) + 1 + "ch");
     const outputs = data.controls.map((control, k) => {
       const label = document.createElement("label");
       label.className = "smx-viz-control";
