@@ -349,3 +349,27 @@ def test_a_control_must_start_on_its_grid():
         viz.jacobian_widget(logits=[0.1, 0.0, 0.0])
     with pytest.raises(ValueError, match="label"):
         viz.loss_gradient_widget(label=3)
+
+
+def test_classifier_takes_its_own_data_grids_and_axis_names():
+    X, y = viz.three_blobs(n_per_class=10, seed=2)
+    figure = viz.classifier_widget(
+        X,
+        y,
+        learning_rate=1.0,
+        l2=0.01,
+        epochs=5,
+        learning_rates=(0.1, 1.0),
+        l2_strengths=(0.01,),
+        epoch_counts=(1, 5),
+        resolution=20,
+        feature_names=("flavanoids", "proline"),
+    )
+    payload = payload_of(figure.static_html())
+    assert decode(payload["arrays"]["map"]).shape == (2, 1, 2, 20, 20)
+    assert (payload["meta"]["xlabel"], payload["meta"]["ylabel"]) == ("flavanoids", "proline")
+    assert figure.axes[0].get_xlabel() == "flavanoids"
+    model = independent_fit(X, y, 1.0, 0.01, 5)
+    np.testing.assert_array_equal(
+        decode(payload["arrays"]["map"])[1, 0, 1], map_codes(model, figure.points)
+    )

@@ -73,7 +73,7 @@ def train_snapshots(
     epochs: Sequence[int],
     grid: ArrayLike,
 ) -> Run:
-    """Train ``SoftmaxRegression(solver="gd")`` once and look at it after each epoch count.
+    r"""Train ``SoftmaxRegression(solver="gd")`` once and look at it after each epoch count.
 
     Parameters
     ----------
@@ -154,12 +154,14 @@ class ClassifierFigure(InteractiveFigure):
         l2_strengths: Sequence[float] = L2_STRENGTHS,
         epoch_counts: Sequence[int] = EPOCHS,
         resolution: int = RESOLUTION,
+        feature_names: Sequence[str] = ("feature x₁", "feature x₂"),
     ) -> None:
         if X is None:
             X, y = three_blobs()
         self.X, self.y = np.asarray(X, dtype=np.float64), np.asarray(y)
         if self.X.ndim != 2 or self.X.shape[1] != 2:
             raise ValueError(f"X must have two features, shape (n, 2); got {self.X.shape}")
+        self.feature_names = tuple(feature_names)
         self.classes = np.unique(self.y)
         if len(self.classes) > len(CYCLE):
             raise ValueError(f"at most {len(CYCLE)} classes can be drawn")
@@ -222,8 +224,8 @@ class ClassifierFigure(InteractiveFigure):
                     label=f"class {name}",
                 )
             ]
-        left.set_xlabel("feature x₁")
-        left.set_ylabel("feature x₂")
+        left.set_xlabel(self.feature_names[0])
+        left.set_ylabel(self.feature_names[1])
         self.map_title = left.set_title(self._map_title(epochs))
         counts = np.arange(1, len(run.loss_curve) + 1)
         last = int(self.controls[2].values[-1])
@@ -292,6 +294,8 @@ class ClassifierFigure(InteractiveFigure):
             "colors": list(CYCLE[: len(self.classes)]),
             "palette": [to_hex(rgb) for rgb in self.palette],
             "extent": [float(v) for v in self.extent],
+            "xlabel": self.feature_names[0],
+            "ylabel": self.feature_names[1],
             "xticks": [
                 float(t) for t in left.get_xticks() if left.get_xlim()[0] <= t <= left.get_xlim()[1]
             ],
@@ -318,8 +322,8 @@ def classifier_widget(
         The class labels (at most 6 classes).
     **options
         Initial values ``learning_rate`` (0.1), ``l2`` (0.01) and ``epochs`` (10), the slider
-        positions ``learning_rates``, ``l2_strengths`` and ``epoch_counts``, and the
-        ``resolution`` of the map (60 x 60 points).
+        positions ``learning_rates``, ``l2_strengths`` and ``epoch_counts``, the
+        ``resolution`` of the map (60 x 60 points) and the axis labels ``feature_names``.
 
     Returns
     -------

@@ -247,7 +247,7 @@
         const w = (W - 2 * 68 - 12) / 2.15;
         const left = axes(root, { x: 62, y: 30, w: w, h: H - 78 }, {
           xlim: [m.extent[0], m.extent[1]], ylim: [m.extent[2], m.extent[3]],
-          xticks: ticks(m.xticks, 0), yticks: ticks(m.yticks, 0), xlabel: "feature x₁", ylabel: "feature x₂", ylabelGap: 34,
+          xticks: ticks(m.xticks, 0), yticks: ticks(m.yticks, 0), xlabel: m.xlabel, ylabel: m.ylabel, ylabelGap: 34,
         });
         const right = axes(root, { x: 62 + w + 80, y: 30, w: W - w - 62 - 80 - 12, h: H - 78 }, {
           xlim: m.loss_xlim, ylim: m.loss_ylim, xlog: true, xticks: m.epoch_ticks.map((v) => [v, String(v)]),
