@@ -56,13 +56,24 @@ CASES = [
 
 
 def median_time(func, *args, repeats):
+    """Median wall time of ``func(*args)`` over ``repeats`` runs, after one warm-up run.
+
+    The garbage collector is run once before and paused during the runs, so that neither its
+    pauses nor a full collection per run (slow in a notebook with many live objects) are timed.
+    """
     func(*args)  # warm up: page in the inputs, load code
-    times = []
-    for _ in range(repeats):
-        gc.collect()
-        start = time.perf_counter()
-        func(*args)
-        times.append(time.perf_counter() - start)
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            func(*args)
+            times.append(time.perf_counter() - start)
+    finally:
+        if enabled:
+            gc.enable()
     return float(np.median(times))
 
 
