@@ -210,7 +210,9 @@ def _header_buttons(page, page_path: str) -> dict[str, bool]:
     repository = config["repository"]["url"].rstrip("/")
     notebook_path = page_path.removesuffix(".html") + ".ipynb"
     page.get_by_role("button", name="Launch interactive content").click()
-    binder = page.locator(
+    # In the launch menu itself: the page may link to Binder elsewhere too (the banner of an
+    # interactive figure's static version does).
+    binder = page.locator(".dropdown-launch-buttons").locator(
         f'a[href^="https://mybinder.org/v2/gh/"][href$="?urlpath=lab/tree/{notebook_path}"]'
     )
     launch = binder.count() == 1 and binder.is_visible()
