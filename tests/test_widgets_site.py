@@ -174,6 +174,14 @@ def test_static_jacobian_figure_shows_softmax_jacobian_at_the_slider_values(brow
     logits = [float(v) for v in state["outputs"]]
     expected = softmax_jacobian(np.array(logits)).ravel()
     np.testing.assert_allclose(numbers(state["texts"]), expected, atol=0.5e-3)
+    # As in the PNG: numbers on dark cells (|value| > 0.15) are white, the others black.
+    fills = root.evaluate(
+        """(root) => Array.from(root.querySelectorAll("svg text"))
+             .filter((t) => /^-?\\d+\\.\\d{3}$/.test(t.textContent))
+             .map((t) => getComputedStyle(t).fill)"""
+    )
+    white = ["rgb(255, 255, 255)" if abs(v) > 0.15 else "rgb(0, 0, 0)" for v in expected]
+    assert fills == white
 
 
 def test_static_loss_figure_shows_the_cross_entropy_at_the_slider_values(browser_page):

@@ -186,7 +186,7 @@
           const c = Math.max(0, Math.min(last, Math.round(((v + m.limit) / (2 * m.limit)) * last)));
           cell.rect.setAttribute("fill", m.cmap[c]);
           cell.text.textContent = fixed(v, 3);
-          cell.text.setAttribute("fill", Math.abs(v) > m.dark ? "white" : "black");
+          cell.text.style.fill = Math.abs(v) > m.dark ? "white" : "black"; // as in the PNG
         });
         s.ax.title.textContent = fill(m.title, data.controls, index);
       },
