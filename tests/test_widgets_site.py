@@ -210,3 +210,51 @@ def test_each_static_figure_weighs_under_2_mb(book_build: BookBuild):
     assert len(snippets) == len(KINDS)
     sizes = [len(snippet.encode("utf-8")) for snippet in snippets]
     assert max(sizes) < 2_000_000, sizes
+
+
+# Every interactive figure of the chapters, where the reader meets it.
+CHAPTER_FIGURES = {
+    "book/01_softmax.html": "bars",
+    "book/03_softmax_derivative.html": "heatmap",
+    "book/10_softmax_ce_gradient.html": "lossgrad",
+    "book/11_classifier.html": "classifier",
+}
+
+
+def test_every_page_with_a_figure_is_covered(book_build: BookBuild):
+    pages = {
+        page
+        for page in html_pages(book_build.html_dir)
+        if 'class="smx-viz' in (book_build.html_dir / page).read_text(encoding="utf-8")
+    }
+    assert pages == set(CHAPTER_FIGURES) | {PAGE}
+
+
+@pytest.mark.parametrize("chapter", sorted(CHAPTER_FIGURES))
+def test_chapter_figures_work_offline_and_link_to_their_own_notebook(
+    browser_page, site, chapter  # noqa: F811 - site: the fixture imported from test_site
+):
+    # Runs after the tests above: the shared page leaves the demo page for the chapters.
+    page, problems = browser_page
+    problems.clear()
+    kind = CHAPTER_FIGURES[chapter]
+    page.goto(site + chapter, wait_until="load")
+    page.wait_for_load_state("networkidle")
+    roots = page.locator(f'.smx-viz[data-kind="{kind}"]')
+    assert roots.count() == 1, f"{chapter} should show one {kind} figure"
+    root = roots.first
+    start = read(root)
+    assert state_is_static(start)
+    notebook = chapter.removesuffix(".html") + ".ipynb"
+    assert start["binder"].endswith(f"urlpath=lab/tree/{notebook}")
+    for control in start["inputs"]:
+        before = read(root)
+        value = control["max"] if control["value"] == 0 else 0
+        after = move(root, control["name"], value)
+        assert after["svg"] != before["svg"], f"{chapter}: {control['name']} changed nothing"
+    root.screenshot(path=str(SCREENSHOTS / f"widgets__{Path(chapter).stem}.png"))
+    assert not problems, "\n".join(problems)
+
+
+def state_is_static(state: dict) -> bool:
+    return bool(state["inputs"] and state["svg"]) and state["banner"].startswith("Static version")
