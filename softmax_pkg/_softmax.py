@@ -28,10 +28,14 @@ from ._validate import (
 
 __all__ = ["softmax", "log_softmax", "logsumexp", "set_num_threads"]
 
-# Numbers per block: 16384 float64 values are 128 KiB, so a block and its temporaries stay in a
-# 1 MiB L2 cache. Measured with softmax_pkg/benchmark.py; 8K-64K perform alike. A row of up to
-# _LONG numbers is still one block (one exp per entry); longer rows are swept in three passes.
-_BLOCK = 1 << 14
+# Numbers per block. Each NumPy call on a block holds the GIL for a few microseconds of setup;
+# blocks of 2^16 float64 values (512 KiB) make that small next to the work, so two threads run
+# nearly in parallel, and a block with its temporaries still stays in the L2/L3 caches. Smaller
+# arrays use smaller blocks (down to 2^13), which keeps the temporaries a few % of the output.
+# Measured with softmax_pkg/benchmark.py. A row of up to _LONG numbers is one block (one exp per
+# entry); longer rows are swept in three passes.
+_BLOCK = 1 << 16
+_MIN_BLOCK = 1 << 13
 _LONG = 1 << 17
 
 _SOFTMAX, _LOG_SOFTMAX, _LOGSUMEXP = "softmax", "log_softmax", "logsumexp"
@@ -105,16 +109,19 @@ def _nonfinite_rows(kind: str, xs: np.ndarray, ws: np.ndarray | None) -> np.ndar
 
 
 def _exp_shifted(x, a, y, e, lo):
-    """``e = exp(y)`` where ``y = fl(x - a)``, corrected for the rounding error of ``y``.
+    """``e = exp(y)`` with ``y = fl(x - a)``; returns the rows' first-order correction or None.
 
-    ``x - a`` is rounded: its absolute error up to ``u |y|`` becomes a relative error of
-    ``exp(y)``, hundreds of ulps when ``|y|`` is in the hundreds. TwoSum recovers the exact error
-    ``lo = (x - a) - y``, and ``exp(y + lo) = exp(y)(1 + lo)`` to working precision.
-    Only needed when x is already in the working precision (float64 input): a float32 or float16
-    difference is exact in float64. ``e`` may be ``y`` itself (in place).
+    ``x - a`` is rounded: its absolute error, up to ``u |y|``, becomes a relative error of
+    ``exp(y)``: hundreds of ulps when ``|y|`` is in the hundreds. TwoSum recovers the exact
+    rounding error ``lo = (x - a) - y`` and ``exp(y + lo) = exp(y) (1 + lo)`` to working
+    precision, so the exact sum of the exponentials is ``sum(e) + sum(e * lo)``: the second term,
+    returned per row, is all the log variants need. Only used when x is already in the working
+    precision (float64 input): a float32 or float16 difference is exact in float64. ``e`` may
+    be ``y`` itself (in place).
     """
     if lo is None:
-        return np.exp(y, out=e)
+        np.exp(y, out=e)
+        return None
     lo, t = lo
     np.subtract(y, x, out=lo)  # b' = y - x
     np.subtract(y, lo, out=t)  # a' = y - b'
@@ -123,10 +130,15 @@ def _exp_shifted(x, a, y, e, lo):
     lo += t  # lo = exact (x - a) - y
     np.exp(y, out=e)
     lo *= e
-    e += lo
-    # Where y was -inf (a -inf or masked entry) lo is NaN and e is 0: keep the 0.
-    np.fmax(e, 0.0, out=e)
-    return e
+    if lo.ndim == 1:
+        correction = np.einsum("i->", lo)
+        return np.nansum(lo) if np.isnan(correction) else correction
+    correction = np.einsum("ij->i", lo)
+    # Where y is -inf (a -inf or masked entry) e is 0 and lo NaN: those terms contribute 0.
+    nan_rows = np.isnan(correction)
+    if nan_rows.any():
+        correction[nan_rows] = np.nansum(lo[nan_rows], axis=1)
+    return correction
 
 
 _ERRSTATE = dict(over="ignore", under="ignore", invalid="ignore", divide="ignore")
@@ -197,20 +209,23 @@ class _Rows:
         if bad.any():
             a[bad] = 0.0  # keep the fast path finite; these rows are replaced below
 
-        # y = (x - a) / T. log_softmax needs y again after the sum, so it keeps y apart from the
-        # exponentials (in the output itself when the dtypes allow); the others work in place.
+        # y = (x - a) / T. log_softmax needs y again after the sum: in float64 it stays in the
+        # output itself; otherwise it is computed a second time (cheaper than a second buffer).
         out = self.out[i0:i1]
-        if kind == _LOG_SOFTMAX:
-            y = out if out.dtype == self.work else t1
-            e = t1 if out.dtype == self.work else tmp.t2[:r]
-        else:
-            y = e = t1
-        np.subtract(x, a, out=y)
-        if self.inv_t is not None:
-            y *= self.inv_t
-        if w is not None:
-            np.copyto(y, -np.inf, where=mb)
-        _exp_shifted(x, a, y, e, tmp.lo_view(r))
+        keep_y = kind == _LOG_SOFTMAX and out.dtype == self.work
+        y = out if keep_y else t1
+        e = t1
+
+        def shift(dest):
+            np.subtract(x, a, out=dest)
+            if self.inv_t is not None:
+                dest *= self.inv_t
+            if w is not None:
+                np.copyto(dest, -np.inf, where=mb)
+            return dest
+
+        shift(y)
+        correction = _exp_shifted(x, a, y, e, tmp.lo_view(r))
 
         if kind == _SOFTMAX:
             s = _row_sums(e)
@@ -219,8 +234,13 @@ class _Rows:
             # Leave one maximal entry out of the sum, so that log1p sees the small rest exactly:
             # log_softmax at the maximum is -log1p(rest), not 0 (scipy gh-19521).
             e[rows, idx] = 0.0
-            lse_rest = np.log1p(_row_sums(e))
+            rest = _row_sums(e)
+            if correction is not None:
+                rest += correction
+            lse_rest = np.log1p(rest)
             if kind == _LOG_SOFTMAX:
+                if not keep_y:
+                    y = shift(t1)
                 np.subtract(y, lse_rest[:, None], out=out, casting="same_kind")
             else:
                 out[:] = a[:, 0]
@@ -232,7 +252,8 @@ class _Rows:
 
     # -- a row longer than a block: three passes over column ranges -------------------------------
     def _chunks(self, c0, c1):
-        return [(c, min(c + _BLOCK, c1)) for c in range(c0, c1, _BLOCK)]
+        step = self.block_size
+        return [(c, min(c + step, c1)) for c in range(c0, c1, step)]
 
     def _masked(self, i, c0, c1, buf):
         """The row's entries c0:c1 with masked ones set to -inf (or the row itself if unmasked)."""
@@ -267,15 +288,17 @@ class _Rows:
     def range_sum(self, i, a, where_best, c0, c1, tmp):
         out = None if self.kind == _LOGSUMEXP else self.out[i]
         store = self.kind == _SOFTMAX and out.dtype == self.work
-        total = 0.0
+        parts = []
         for d0, d1 in self._chunks(c0, c1):
             e = out[d0:d1] if store else tmp.t2[: d1 - d0]
             y = self._shifted(i, a, d0, d1, tmp.t1)
-            _exp_shifted(self.x[i, d0:d1], a, y, e, tmp.lo_view(d1 - d0))
+            correction = _exp_shifted(self.x[i, d0:d1], a, y, e, tmp.lo_view(d1 - d0))
             if self.kind != _SOFTMAX and d0 <= where_best < d1:
                 e[where_best - d0] = 0.0
-            total += float(e.sum())
-        return total
+            parts.append(float(e.sum()))
+            if correction is not None:
+                parts.append(float(correction))
+        return parts
 
     def range_write(self, i, a, total, c0, c1, tmp):
         out = self.out[i]
@@ -310,7 +333,9 @@ class _Rows:
                 self.rest[i] = 0.0
             return
         parts = _map(lambda k: self.range_sum(i, a, where_best, *ranges[k], temps[k]), len(ranges))
-        total = math.fsum(parts)
+        # fsum of the chunks' sums: exactly rounded, so the result does not depend on how the
+        # chunks were shared among threads.
+        total = math.fsum(p for chunk_sums in parts for p in chunk_sums)
         if self.kind == _LOGSUMEXP:
             self.out[i], self.rest[i] = a, np.log1p(total)
             return
@@ -321,14 +346,15 @@ class _Rows:
         if not (m and n):
             return self.result()
         threads = _threads_for(m * n)
+        # Independent of the thread count, so that results are too.
+        self.block_size = bs = min(_BLOCK, max(_MIN_BLOCK, (m * n) // 128))
         if n <= _LONG:
-            step = max(1, _BLOCK // n)
+            step = max(1, self.block_size // n)
             starts = list(range(0, m, step))
             groups = [starts[a:b] for a, b in _split(len(starts), threads)]
-            second = self.kind == _LOG_SOFTMAX and self.dtype != self.work
 
             def work(k):
-                tmp = self.temps((min(step, m), n), second)
+                tmp = self.temps((min(step, m), n), second=False)
                 for i0 in groups[k]:
                     self.block(i0, min(i0 + step, m), tmp)
 
@@ -337,14 +363,15 @@ class _Rows:
             groups = _split(m, threads)
 
             def work(k):
-                tmp = [self.temps(_BLOCK)]
+                tmp = [self.temps(self.block_size)]
                 for i in range(*groups[k]):
                     self.long_row(i, [(0, n)], tmp)
 
             _map(work, len(groups))
         else:
-            ranges = _split(n, threads)
-            temps = [self.temps(_BLOCK) for _ in ranges]
+            # Column ranges on chunk boundaries: every thread sums the same chunks as one would.
+            ranges = [(a * bs, min(b * bs, n)) for a, b in _split(-(-n // bs), threads)]
+            temps = [self.temps(self.block_size) for _ in ranges]
             for i in range(m):
                 self.long_row(i, ranges, temps)
         return self.result()
