@@ -212,9 +212,9 @@ class _Rows:
         # y = (x - a) / T. log_softmax needs y again after the sum: in float64 it stays in the
         # output itself; otherwise it is computed a second time (cheaper than a second buffer).
         out = self.out[i0:i1]
-        keep_y = kind == _LOG_SOFTMAX and out.dtype == self.work
-        y = out if keep_y else t1
-        e = t1
+        keep_y = kind == _LOG_SOFTMAX and (out.dtype == self.work or tmp.t2 is not None)
+        y = out if (keep_y and out.dtype == self.work) else t1
+        e = tmp.t2[:r] if (keep_y and y is t1) else t1
 
         def shift(dest):
             np.subtract(x, a, out=dest)
@@ -352,9 +352,17 @@ class _Rows:
             step = max(1, self.block_size // n)
             starts = list(range(0, m, step))
             groups = [starts[a:b] for a, b in _split(len(starts), threads)]
+            # float32/16 log_softmax keeps y in a second buffer where that costs little memory
+            # (under 3% of the output); otherwise it computes y twice.
+            temp_bytes = min(step, m) * n * self.work.itemsize
+            second = (
+                self.kind == _LOG_SOFTMAX
+                and self.dtype != self.work
+                and threads * temp_bytes <= 0.03 * self.out.nbytes
+            )
 
             def work(k):
-                tmp = self.temps((min(step, m), n), second=False)
+                tmp = self.temps((min(step, m), n), second=second)
                 for i0 in groups[k]:
                     self.block(i0, min(i0 + step, m), tmp)
 
