@@ -122,3 +122,38 @@ def book_build() -> BookBuild:
     BUILD_DIR.mkdir(exist_ok=True)
     (BUILD_DIR / "book-build.log").write_text(log, encoding="utf-8")
     return BookBuild(command, done.returncode, log, seconds, HTML_DIR)
+
+
+# -- headless Chromium, cut off from everything but 127.0.0.1 ------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+# As root, without a sandbox; no background traffic (update checks, sync) to a closed network.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def launch_chromium(playwright):
+    """Debian's Chromium through Playwright (whose own browser download needs the internet)."""
+    need(Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM} (apt-get install chromium)")
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+def block_outside_world(page, blocked: list[str]) -> None:
+    """Abort every request not to 127.0.0.1, recording its URL in ``blocked``."""
+    from urllib.parse import urlsplit
+
+    def route(route):
+        if urlsplit(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", route)

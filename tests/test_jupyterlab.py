@@ -20,24 +20,13 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import BUILD_DIR, REPO, import_or_need, need
+from conftest import BUILD_DIR, REPO, block_outside_world, import_or_need, launch_chromium, need
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 NOTEBOOK = "book/interactive.ipynb"
 # Not in _build/screenshots/, which test_site.py empties when it starts.
 SCREENSHOT = BUILD_DIR / "jupyterlab" / "live_widget.png"
@@ -130,23 +119,13 @@ def test_a_slider_moved_in_jupyterlab_changes_the_figure(jupyter_lab):
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
-    need(Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM} (apt-get install chromium)")
     base, token = jupyter_lab
     blocked: list[str] = []
 
-    def route(route):
-        if urlsplit(route.request.url).hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
-
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
+        browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.route("**/*", route)
+        block_outside_world(page, blocked)
         page.set_default_timeout(90_000)
         page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
         page.locator(".jp-Notebook").first.wait_for()

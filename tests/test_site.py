@@ -20,20 +20,19 @@ from urllib.parse import unquote, urljoin, urlsplit
 import pytest
 import yaml
 
-from conftest import BUILD_DIR, HTML_DIR, REPO, BookBuild, import_or_need, need, toc_sources
+from conftest import (
+    BUILD_DIR,
+    HTML_DIR,
+    REPO,
+    BookBuild,
+    block_outside_world,
+    import_or_need,
+    launch_chromium,
+    toc_sources,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = BUILD_DIR / "screenshots"
 # TeX that MathJax should have turned into math; none of it may be left in a page's prose.
 RAW_TEX = ("$$", "\\frac", "\\begin", "\\(", "\\[", "\\mathbf", "\\sigma")
@@ -151,14 +150,11 @@ def visits(site: str, book_build: BookBuild) -> dict[str, Visit]:
     import_or_need("playwright")
     from playwright.sync_api import sync_playwright
 
-    need(Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM} (apt-get install chromium)")
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     SCREENSHOTS.mkdir(parents=True)
     visits = {}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
+        browser = launch_chromium(playwright)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         for page_path in html_pages(book_build.html_dir):
             visits[page_path] = _visit(context, site, page_path)
@@ -170,14 +166,7 @@ def _visit(context, site: str, page_path: str) -> Visit:
     page = context.new_page()
     console_errors, page_errors, blocked, failed = [], [], [], []
 
-    def route(route):
-        if urlsplit(route.request.url).hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", route)
+    block_outside_world(page, blocked)
     page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda error: page_errors.append(str(error)))
     page.on(

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
 
-from conftest import BUILD_DIR, BookBuild, import_or_need, need
+from conftest import BUILD_DIR, BookBuild, block_outside_world, import_or_need, launch_chromium
 from softmax_pkg import cross_entropy, softmax, softmax_jacobian
-from test_site import CHROMIUM, CHROMIUM_ARGS, html_pages, site  # noqa: F401 - site: a fixture
+from test_site import html_pages, site  # noqa: F401 - site: a fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -57,23 +56,13 @@ def browser_page(site: str):  # noqa: F811 - the fixture imported from test_site
     import_or_need("playwright")
     from playwright.sync_api import sync_playwright
 
-    need(Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM} (apt-get install chromium)")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
 
-    def route(route):
-        if urlsplit(route.request.url).hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            problems.append(f"blocked {route.request.url}")
-            route.abort()
-
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
+        browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.route("**/*", route)
+        block_outside_world(page, problems)  # a blocked request is a problem too
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda error: problems.append(str(error)))
         page.goto(site + PAGE, wait_until="load")
