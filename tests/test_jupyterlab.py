@@ -27,11 +27,12 @@ from conftest import BUILD_DIR, REPO, block_outside_world, import_or_need, launc
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-NOTEBOOK = "book/interactive.ipynb"
+# A chapter, as a Binder reader opens it, and the page that gathers every figure. The number is
+# how many figures each shows, each an ipywidgets.Image holding the PNG the kernel drew; the
+# first figure of both is the temperature figure.
+NOTEBOOKS = {"book/01_softmax.ipynb": 1, "book/interactive.ipynb": 4}
 # Not in _build/screenshots/, which test_site.py empties when it starts.
-SCREENSHOT = BUILD_DIR / "jupyterlab" / "live_widget.png"
-# The four figures of the notebook, each an ipywidgets.Image holding the PNG the kernel drew.
-FIGURES = 4
+SCREENSHOTS = BUILD_DIR / "jupyterlab"
 # User settings, in a temporary folder: never save the notebook (nothing is written back), and
 # start the notebook's own kernel without asking which one.
 SETTINGS = {
@@ -60,14 +61,19 @@ def wait_for_server(url: str, process: subprocess.Popen, log: Path, seconds: flo
     pytest.fail(f"jupyter lab did not answer within {seconds} s:\n{log.read_text()[-3000:]}")
 
 
+@pytest.fixture(params=sorted(NOTEBOOKS))
+def notebook(request) -> str:
+    return request.param
+
+
 @pytest.fixture
-def jupyter_lab(tmp_path: Path):
+def jupyter_lab(tmp_path: Path, notebook: str):
     """JupyterLab serving a copy of the notebook; yields (base URL, token)."""
     jupyter = shutil.which("jupyter") or str(Path(sys.executable).parent / "jupyter")
     need(Path(jupyter).exists(), "the jupyter command (pip install -r requirements.txt)")
     root = tmp_path / "root"
     (root / "book").mkdir(parents=True)
-    shutil.copy(REPO / NOTEBOOK, root / NOTEBOOK)
+    shutil.copy(REPO / notebook, root / notebook)
     for plugin, text in SETTINGS.items():
         path = tmp_path / "settings" / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,7 +120,7 @@ def jupyter_lab(tmp_path: Path):
             process.wait()
 
 
-def test_a_slider_moved_in_jupyterlab_changes_the_figure(jupyter_lab):
+def test_a_slider_moved_in_jupyterlab_changes_the_figure(jupyter_lab, notebook):
     import_or_need("playwright")
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
@@ -127,7 +133,7 @@ def test_a_slider_moved_in_jupyterlab_changes_the_figure(jupyter_lab):
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         block_outside_world(page, blocked)
         page.set_default_timeout(90_000)
-        page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
+        page.goto(f"{base}/lab/tree/{notebook}?token={token}")
         page.locator(".jp-Notebook").first.wait_for()
         # Should JupyterLab still ask which kernel to start, take the notebook's own.
         choose = page.locator(".jp-Dialog").get_by_role("button", name="Select")
@@ -144,7 +150,8 @@ def test_a_slider_moved_in_jupyterlab_changes_the_figure(jupyter_lab):
 
         images = page.locator(".jp-OutputArea-output img.widget-image")
         page.wait_for_function(
-            f"document.querySelectorAll('.jp-OutputArea-output img.widget-image').length >= {FIGURES}"
+            "document.querySelectorAll('.jp-OutputArea-output img.widget-image').length"
+            f" >= {NOTEBOOKS[notebook]}"
         )
         first = images.first
         first.scroll_into_view_if_needed()
@@ -167,8 +174,8 @@ def test_a_slider_moved_in_jupyterlab_changes_the_figure(jupyter_lab):
         )
         after = first.get_attribute("src")
         readout = widget.locator(".widget-readout").first.inner_text()
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        widget.screenshot(path=str(SCREENSHOT))
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        widget.screenshot(path=str(SCREENSHOTS / f"live__{Path(notebook).stem}.png"))
         browser.close()
 
     assert after != before, "the live figure did not change after the slider moved"
