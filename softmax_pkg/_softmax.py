@@ -481,8 +481,29 @@ def lse_parts(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
     return rows.out.reshape(shape), rows.rest.reshape(shape)
 
 
+# Docstring parts that softmax and log_softmax share, written once.
+_DOC_PARTS = {
+    "{EDGE_CASES}": EDGE_CASES,
+    "{X_PARAM}\n": """\
+    x : array_like
+        Logits, any shape. Integer and boolean input is computed in float64; float16, float32
+        and float64 keep their dtype.
+""",
+    "{RAISES}\n": """\
+    Raises
+    ------
+    TypeError
+        If ``x`` is not real and numeric, or ``where`` is not boolean.
+    ValueError
+        If ``axis`` is out of range, the class axis is empty, ``temperature`` is not a finite
+        positive number, or ``where`` does not broadcast to ``x``.
+""",
+}
+
+
 def _doc(func):
-    func.__doc__ = func.__doc__.replace("{EDGE_CASES}", EDGE_CASES)
+    for key, text in _DOC_PARTS.items():
+        func.__doc__ = func.__doc__.replace(key, text)
     return func
 
 
@@ -498,9 +519,7 @@ def softmax(
 
     Parameters
     ----------
-    x : array_like
-        Logits, any shape. Integer and boolean input is computed in float64; float16, float32
-        and float64 keep their dtype.
+{X_PARAM}
     axis : int, default -1
         The class axis, along which the result sums to 1.
     temperature : float, default 1.0
@@ -516,13 +535,7 @@ def softmax(
         Probabilities, same shape and floating dtype as ``x``, each slice along ``axis`` summing
         to 1.
 
-    Raises
-    ------
-    TypeError
-        If ``x`` is not real and numeric, or ``where`` is not boolean.
-    ValueError
-        If ``axis`` is out of range, the class axis is empty, ``temperature`` is not a finite
-        positive number, or ``where`` does not broadcast to ``x``.
+{RAISES}
 
     Notes
     -----
@@ -587,9 +600,7 @@ def log_softmax(
 
     Parameters
     ----------
-    x : array_like
-        Logits, any shape. Integer and boolean input is computed in float64; float16, float32
-        and float64 keep their dtype.
+{X_PARAM}
     axis : int, default -1
         The class axis.
     temperature : float, default 1.0
@@ -602,13 +613,7 @@ def log_softmax(
     numpy.ndarray
         Log-probabilities, same shape and floating dtype as ``x``, all <= 0.
 
-    Raises
-    ------
-    TypeError
-        If ``x`` is not real and numeric, or ``where`` is not boolean.
-    ValueError
-        If ``axis`` is out of range, the class axis is empty, ``temperature`` is not a finite
-        positive number, or ``where`` does not broadcast to ``x``.
+{RAISES}
 
     Notes
     -----
