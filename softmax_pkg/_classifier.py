@@ -10,7 +10,6 @@ that train the model.
 from __future__ import annotations
 
 import inspect
-import numbers
 import warnings
 from collections.abc import Callable
 
@@ -19,7 +18,7 @@ from numpy.typing import ArrayLike
 
 from ._losses import cross_entropy, cross_entropy_grad
 from ._softmax import log_softmax, softmax
-from ._validate import as_real_array, check_positive_finite
+from ._validate import as_real_array, check_int, check_positive_finite, check_real
 
 __all__ = ["SoftmaxRegression", "ConvergenceWarning"]
 
@@ -31,23 +30,6 @@ class ConvergenceWarning(UserWarning):
 
 
 # -- argument checks used only here ---------------------------------------------------------------
-
-
-def _check_int(value: object, name: str, low: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
-        raise TypeError(f"{name} must be an integer; got {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
-    return int(value)
-
-
-def _check_nonnegative(value: object, name: str) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating)):
-        raise TypeError(f"{name} must be a real number; got {value!r}")
-    value = float(value)
-    if not (np.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
-    return value
 
 
 def _check_features(X: ArrayLike, name: str = "X") -> np.ndarray:
@@ -437,7 +419,7 @@ class SoftmaxRegression:
             learning_rate = None
         else:
             learning_rate = check_positive_finite(self.learning_rate, "learning_rate")
-        momentum = _check_nonnegative(self.momentum, "momentum")
+        momentum = check_real(self.momentum, "momentum", low=0.0)
         if momentum >= 1.0:
             raise ValueError(f"momentum must be in [0, 1); got {self.momentum!r}")
         if self.callback is not None and not callable(self.callback):
@@ -450,12 +432,12 @@ class SoftmaxRegression:
                 f"got {self.random_state!r} ({exc})"
             ) from None
         return {
-            "l2": _check_nonnegative(self.l2, "l2"),
+            "l2": check_real(self.l2, "l2", low=0.0),
             "learning_rate": learning_rate,
             "momentum": momentum,
-            "batch_size": _check_int(self.batch_size, "batch_size", 1),
-            "tol": _check_nonnegative(self.tol, "tol"),
-            "max_iter": _check_int(self.max_iter, "max_iter", 1),
+            "batch_size": check_int(self.batch_size, "batch_size", 1),
+            "tol": check_real(self.tol, "tol", low=0.0),
+            "max_iter": check_int(self.max_iter, "max_iter", 1),
             "rng": rng,
         }
 

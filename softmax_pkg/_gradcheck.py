@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validate import as_real_array
+from ._validate import as_real_array, check_positive_finite
 
 __all__ = ["numerical_gradient"]
 
@@ -63,9 +63,7 @@ def numerical_gradient(
     if eps is None:
         step = np.cbrt(np.finfo(np.float64).eps) * np.maximum(1.0, np.abs(x0))
     else:
-        if not (np.isscalar(eps) and np.isfinite(eps) and eps > 0):
-            raise ValueError(f"eps must be a finite number > 0; got {eps!r}")
-        step = np.full(x0.shape, float(eps))
+        step = np.full(x0.shape, check_positive_finite(eps, "eps"))
     grad = np.empty_like(x0)
 
     def call(point):

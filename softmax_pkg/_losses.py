@@ -13,13 +13,12 @@ Both terms of the loss are >= 0, so small losses keep their relative accuracy.
 
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from ._softmax import _BLOCK, _nonfinite_rows, lse_parts, softmax
-from ._validate import as_real_array, check_fraction, normalize_axis
+from ._validate import as_real_array, check_fraction, check_int, normalize_axis
 
 __all__ = ["cross_entropy", "cross_entropy_grad", "one_hot"]
 
@@ -42,12 +41,15 @@ class _Problem:
         self.axis, self.n_classes, self.dtype = ax, n_classes, z.dtype
         self.batch_shape = z.shape[:ax] + z.shape[ax + 1 :]
         self.z = np.moveaxis(z, ax, -1).reshape(-1, n_classes)
+        # Without weights every class weighs 1: multiplying by 1.0 is exact, so one code path.
         self.weight = self._check_weight(weight)
+        # Label smoothing's share of q for every class: eps / C * w_c.
+        self.smooth_q = self.eps / n_classes * self.weight
         self._check_target(target, z.shape, ignore_index)
 
     def _check_weight(self, weight):
         if weight is None:
-            return None
+            return np.ones(self.n_classes)
         w = as_real_array(weight, "weight")
         if w.shape != (self.n_classes,):
             raise ValueError(
@@ -67,11 +69,8 @@ class _Problem:
                     "an integer target holds class indices and must have the shape of logits "
                     f"without the class axis, {self.batch_shape}; got {t.shape}"
                 )
-            if ignore_index is not None and (
-                isinstance(ignore_index, (bool, np.bool_))
-                or not isinstance(ignore_index, (numbers.Integral, np.integer))
-            ):
-                raise TypeError(f"ignore_index must be an integer or None; got {ignore_index!r}")
+            if ignore_index is not None:
+                check_int(ignore_index, "ignore_index")
             labels = t.reshape(-1).astype(np.int64)
             valid = np.ones(labels.shape, bool) if ignore_index is None else labels != ignore_index
             bad = valid & ((labels < 0) | (labels >= self.n_classes))
@@ -115,31 +114,23 @@ class _Problem:
             )
 
     # -- the q coefficients ----------------------------------------------------------------------
-    def q_block(self, i0, i1):
-        """Dense q for rows i0:i1 (used for probability targets)."""
-        eps, c = self.eps, self.n_classes
-        q = self.probs[i0:i1].astype(np.float64)
-        if eps:
-            q = q * (1.0 - eps) + eps / c
-        if self.weight is not None:
-            q *= self.weight
-        return q
+    def q_rows(self, rows):
+        """Dense q for ``rows`` (a slice or indices) of probability targets: w * smoothed t."""
+        return (1.0 - self.eps) * self.probs[rows].astype(np.float64) * self.weight + self.smooth_q
 
     def label_weight(self):
         """w[y_n] for index targets (0 where ignored)."""
         labels = np.where(self.valid, self.labels, 0)
-        w = np.ones(len(labels)) if self.weight is None else self.weight[labels]
-        return np.where(self.valid, w, 0.0), labels
+        return np.where(self.valid, self.weight[labels], 0.0), labels
 
     def totals(self):
         """Q[n], the sum of q over classes, and the 'mean' denominator."""
-        eps, c = self.eps, self.n_classes
-        w = np.ones(c) if self.weight is None else self.weight
+        smooth_total = self.smooth_q.sum()
         if self.probs is not None:
-            q_tot = (1.0 - eps) * (self.probs.astype(np.float64) @ w) + eps / c * w.sum()
+            q_tot = (1.0 - self.eps) * (self.probs.astype(np.float64) @ self.weight) + smooth_total
             return q_tot, float(len(self.probs))
         wy, _ = self.label_weight()
-        q_tot = (1.0 - eps) * wy + np.where(self.valid, eps / c * w.sum(), 0.0)
+        q_tot = (1.0 - self.eps) * wy + np.where(self.valid, smooth_total, 0.0)
         return q_tot, float(wy.sum())
 
     def reduce(self, per_sample):
@@ -153,14 +144,14 @@ class _Problem:
 
 
 def _rows_dot_gap(z, zmax, vec_or_rows):
-    """sum_c v[c] * (zmax - z[c]) per row, in blocks: every term is >= 0, no cancellation."""
+    """sum_c v[c] * (zmax - z[c]) per row, v = vec_or_rows(a slice of rows); all terms are >= 0."""
     m, c = z.shape
     out = np.empty(m)
     step = max(1, _BLOCK // c)
     for i0 in range(0, m, step):
         i1 = min(i0 + step, m)
         gap = zmax[i0:i1, None] - z[i0:i1]
-        v = vec_or_rows(i0, i1)
+        v = vec_or_rows(slice(i0, i1))
         with np.errstate(invalid="ignore"):
             terms = gap * v
         terms[np.broadcast_to(v == 0, terms.shape)] = 0.0  # 0 log 0 = 0, also where z = -inf
@@ -180,11 +171,10 @@ def _per_sample_loss(prob: _Problem) -> np.ndarray:
         with np.errstate(invalid="ignore"):
             loss = (1.0 - prob.eps) * np.where(wy > 0, wy * gap_y, 0.0)
         if prob.eps:
-            w = np.ones(prob.n_classes) if prob.weight is None else prob.weight
-            smooth = _rows_dot_gap(z, zmax_safe, lambda i0, i1: w[None, :])
-            loss += np.where(prob.valid, prob.eps / prob.n_classes * smooth, 0.0)
+            smooth = _rows_dot_gap(z, zmax_safe, lambda rows: prob.smooth_q[None, :])
+            loss += np.where(prob.valid, smooth, 0.0)
     else:
-        loss = _rows_dot_gap(z, zmax_safe, prob.q_block)
+        loss = _rows_dot_gap(z, zmax_safe, prob.q_rows)
     loss += q_tot * np.where(finite, rest, 0.0)
     if not finite.all():
         loss[~finite] = _nonfinite_loss(prob, np.flatnonzero(~finite))
@@ -203,12 +193,9 @@ def _nonfinite_loss(prob: _Problem, rows: np.ndarray) -> np.ndarray:
 
 def _dense_q(prob: _Problem, rows: np.ndarray) -> np.ndarray:
     if prob.probs is not None:
-        return np.concatenate([prob.q_block(i, i + 1) for i in rows]) if len(rows) else np.empty(
-            (0, prob.n_classes)
-        )
+        return prob.q_rows(rows)
     wy, labels = prob.label_weight()
-    w = np.ones(prob.n_classes) if prob.weight is None else prob.weight
-    q = np.where(prob.valid[rows, None], prob.eps / prob.n_classes * w[None, :], 0.0)
+    q = np.where(prob.valid[rows, None], prob.smooth_q[None, :], 0.0)
     q[np.arange(len(rows)), labels[rows]] += (1.0 - prob.eps) * wy[rows]
     return q
 
@@ -369,14 +356,13 @@ def cross_entropy_grad(
     if prob.probs is None:
         wy, labels = prob.label_weight()
         if prob.eps:
-            w = np.ones(prob.n_classes) if prob.weight is None else prob.weight
-            grad -= np.where(prob.valid[:, None], prob.eps / prob.n_classes * w[None, :], 0.0)
+            grad -= np.where(prob.valid[:, None], prob.smooth_q[None, :], 0.0)
         grad[np.arange(len(labels)), labels] -= (1.0 - prob.eps) * wy
     else:
         step = max(1, _BLOCK // prob.n_classes)
         for i0 in range(0, len(grad), step):
             i1 = min(i0 + step, len(grad))
-            grad[i0:i1] -= prob.q_block(i0, i1)
+            grad[i0:i1] -= prob.q_rows(slice(i0, i1))
     if prob.reduction == "mean":
         grad *= 1.0 / denom if denom > 0 else 0.0
     out = np.moveaxis(grad.reshape(prob.batch_shape + (prob.n_classes,)), -1, prob.axis)
@@ -415,12 +401,7 @@ def one_hot(labels: ArrayLike, num_classes: int, *, dtype: DTypeLike = np.float6
            [0., 0., 1.],
            [0., 1., 0.]])
     """
-    if isinstance(num_classes, (bool, np.bool_)) or not isinstance(
-        num_classes, (numbers.Integral, np.integer)
-    ):
-        raise TypeError(f"num_classes must be an integer; got {num_classes!r}")
-    if num_classes < 1:
-        raise ValueError(f"num_classes must be >= 1; got {num_classes}")
+    num_classes = check_int(num_classes, "num_classes", 1)
     lab = np.asarray(labels)
     if lab.dtype.kind not in "iu":
         raise TypeError(f"labels must be integer class indices; got dtype {lab.dtype}")

@@ -10,7 +10,6 @@ from a far more accurate value (within 1 ulp); float64 is computed in float64.
 from __future__ import annotations
 
 import math
-import numbers
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +19,7 @@ from numpy.typing import ArrayLike
 
 from ._validate import (
     as_real_array,
+    check_int,
     check_positive_finite,
     check_where,
     normalize_axis,
@@ -407,10 +407,7 @@ def set_num_threads(n: int) -> int:
     >>> _ = softmax_pkg.set_num_threads(old)
     """
     global _num_threads, _pool
-    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (numbers.Integral, np.integer)):
-        raise TypeError(f"n must be an integer; got {n!r}")
-    if n < 1:
-        raise ValueError(f"n must be >= 1; got {n}")
+    n = check_int(n, "n", 1)
     with _pool_lock:
         previous, _num_threads = _num_threads, int(n)
         if _pool is not None:

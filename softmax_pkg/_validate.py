@@ -41,7 +41,7 @@ def working_dtype(dtype: np.dtype) -> np.dtype:
 
 def normalize_axis(axis: object, ndim: int, name: str = "axis", array_name: str = "x") -> int:
     """Check that ``axis`` is an integer valid for ``ndim`` dimensions; return it as 0..ndim-1."""
-    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (numbers.Integral, np.integer)):
+    if not _is_integer(axis):
         raise TypeError(f"{name} must be an integer; got {axis!r}")
     if ndim == 0:
         raise ValueError(
@@ -56,24 +56,46 @@ def normalize_axis(axis: object, ndim: int, name: str = "axis", array_name: str 
     return axis % ndim
 
 
-def check_positive_finite(value: object, name: str) -> float:
-    """Check a real scalar that must be finite and > 0 (a temperature, a step size)."""
+def _is_integer(value: object) -> bool:
+    return not isinstance(value, (bool, np.bool_)) and isinstance(
+        value, (numbers.Integral, np.integer)
+    )
+
+
+def check_int(value: object, name: str, minimum: int | None = None) -> int:
+    """Check an integer (not a bool), at least ``minimum`` if given."""
+    if not _is_integer(value):
+        raise TypeError(f"{name} must be an integer; got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
+    return int(value)
+
+
+def check_real(
+    value: object, name: str, *, low: float, high: float = np.inf, low_open: bool = False
+) -> float:
+    """Check a finite real scalar in [low, high] (or (low, high] with ``low_open``)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating)):
         raise TypeError(f"{name} must be a real number; got {value!r}")
     value = float(value)
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0; got {value!r}")
+    above = value > low if low_open else value >= low
+    if not (np.isfinite(value) and above and value <= high):
+        if high < np.inf:
+            expected = f"in [{low:g}, {high:g}]"
+        else:
+            expected = f"a finite number {'>' if low_open else '>='} {low:g}"
+        raise ValueError(f"{name} must be {expected}; got {value!r}")
     return value
+
+
+def check_positive_finite(value: object, name: str) -> float:
+    """A real scalar that must be finite and > 0 (a temperature, a step size)."""
+    return check_real(value, name, low=0.0, low_open=True)
 
 
 def check_fraction(value: object, name: str) -> float:
-    """Check a real scalar in the closed interval [0, 1]."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating)):
-        raise TypeError(f"{name} must be a real number in [0, 1]; got {value!r}")
-    value = float(value)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1]; got {value!r}")
-    return value
+    """A real scalar in the closed interval [0, 1]."""
+    return check_real(value, name, low=0.0, high=1.0)
 
 
 def check_where(where: ArrayLike | None, shape: tuple[int, ...]) -> np.ndarray | None:

@@ -258,7 +258,7 @@ def test_one_hot():
         one_hot([3], 3)
     with pytest.raises(TypeError, match="labels must be integer"):
         one_hot([1.0], 3)
-    with pytest.raises(ValueError, match="num_classes must be >= 1"):
+    with pytest.raises(ValueError, match="num_classes must be an integer >= 1"):
         one_hot([0], 0)
     with pytest.raises(TypeError, match="num_classes must be an integer"):
         one_hot([0], 2.0)

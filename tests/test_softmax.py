@@ -373,7 +373,7 @@ def test_keepdims_broadcasts_against_the_input():
 
 
 def test_set_num_threads_checks_its_argument():
-    with pytest.raises(ValueError, match="n must be >= 1"):
+    with pytest.raises(ValueError, match="n must be an integer >= 1"):
         sm.set_num_threads(0)
     with pytest.raises(TypeError, match="n must be an integer"):
         sm.set_num_threads(2.5)
