@@ -9,9 +9,11 @@ from a far more accurate value (within 1 ulp); float64 is computed in float64.
 
 from __future__ import annotations
 
+import decimal
 import math
 import os
 import threading
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -141,17 +143,137 @@ def _exp_shifted(x, a, y, e, lo):
     return correction
 
 
+# Rows of at least _DIRECT_MIN float64 numbers, all in [_DIRECT_LO, _DIRECT_HI], skip the shift
+# in the log variants: sum_k exp(x_k - a) = exp(-a) sum_k exp(x_k), where every exp(x_k) is a
+# normal float64 with the usual 1-ulp accuracy and nothing needs TwoSum. exp(-a) is computed per
+# row in double-double arithmetic (``_exp_pair``), so it adds no error of its own.
+_DIRECT_MIN = 256
+_DIRECT_LO, _DIRECT_HI = -700.0, 600.0
+
+# float16/float32 softmax needs no shift at all: exp(x) in float64 overflows only for x > 709,
+# which makes the row's sum inf, and where exp(x) loses accuracy (x < -708, subnormal) the
+# probability exp(x) / sum is below 2^-150 whenever sum >= _UNSHIFTED_MIN_SUM = e^-590, and
+# rounds to 0 in float32 as it should. Rows whose float64 sum is outside [e^-590, inf) (or NaN)
+# are redone with the shift. This saves the pass that finds the maximum.
+_UNSHIFTED_MIN_SUM = math.exp(-590.0)
+
+# ln 2 = _LN2[0] + _LN2[1] + _LN2[2] to 1e-41; the first two have 40 significant bits, so
+# k * _LN2[0] and k * _LN2[1] are exact for |k| < 2^13.
+_LN2 = (0.6931471805592082, 7.371002565161996e-13, 5.8029889835956905e-25)
+_STEPS = 256  # exp(j / 256) for |j| <= _J, as double-double pairs, made on first use
+_J = 90
+_table: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def _exp_table() -> tuple[np.ndarray, np.ndarray]:
+    global _table
+    if _table is None:
+        ctx = decimal.Context(prec=40)
+        exact = [ctx.exp(ctx.divide(decimal.Decimal(j), _STEPS)) for j in range(-_J, _J + 1)]
+        hi = np.array([float(d) for d in exact])  # correctly rounded
+        lo = np.array([float(ctx.subtract(d, decimal.Decimal(h))) for d, h in zip(exact, hi)])
+        _table = hi, lo
+    return _table
+
+
+def _exp_pair(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """exp(b) for float64 b in [-700, 700] as (hi, lo), hi + lo within ~2^-60 relative.
+
+    b = k ln2 + j/256 + t + t_lo with |t| <= 1/512, where the reduction keeps b - k ln2 to
+    ~1e-30 (TwoSum), exp(j/256) comes from a table, and every later rounding is at most
+    2^-53 of a term below 2^-8 of the result.
+    """
+    k = np.rint(b * (1.0 / math.log(2.0)))
+    u = b - k * _LN2[0]  # exact (Sterbenz)
+    v = -k * _LN2[1]  # exact
+    r_hi = u + v  # TwoSum of u and v: r_hi + r_lo = u + v exactly
+    w = r_hi - u
+    r_lo = (u - (r_hi - w)) + (v - w) - k * _LN2[2]
+    j = np.rint(r_hi * _STEPS)
+    t = r_hi - j * (1.0 / _STEPS)  # exact
+    # exp(t + r_lo) - 1 = m, to first order in r_lo (~1e-16): t + r_lo + t^2/2 + ... + t^6/720
+    m = t + (r_lo + t * t * (0.5 + t * (1 / 6 + t * (1 / 24 + t * (1 / 120 + t * (1 / 720))))))
+    tab_hi, tab_lo = _exp_table()
+    i = j.astype(np.intp) + _J
+    e_hi, e_lo = tab_hi[i], tab_lo[i]
+    p = e_hi * m + e_lo  # exp(j/256) (1 + m) = e_hi + p; |p| <= 2^-8 e_hi
+    hi = e_hi + p  # Fast2Sum: |e_hi| >= |p|
+    lo = p - (hi - e_hi)
+    scale = k.astype(np.int64)
+    return np.ldexp(hi, scale), np.ldexp(lo, scale)
+
+
+def _row_min(x):
+    # argmin then a gather: several times faster than min() on short rows, and NaN-propagating.
+    return x[np.arange(len(x)), x.argmin(axis=1)]
+
+
+def _in_direct_range(lowest, a) -> bool:
+    return bool(np.all((lowest >= _DIRECT_LO) & (a <= _DIRECT_HI)))
+
+
 _ERRSTATE = dict(over="ignore", under="ignore", invalid="ignore", divide="ignore")
+
+
+# Scratch buffers are kept per thread between calls. A fresh block-sized buffer is fresh memory
+# from the operating system, and touching it for the first time costs more than the arithmetic
+# done in it (measured: a (1, 65536) logsumexp took 670 us with fresh buffers, 130 us with warm
+# ones). Each thread keeps at most 5 buffers of at most _SCRATCH_MAX bytes; larger requests are
+# allocated per call.
+_SCRATCH_MAX = 1 << 21
+_scratch_local = threading.local()
+
+
+class _Cache:
+    """One thread's scratch buffers, by name."""
+
+    __slots__ = ("buffers", "__weakref__")
+
+    def __init__(self):
+        self.buffers: dict[str, np.ndarray] = {}
+
+
+_caches: weakref.WeakSet[_Cache] = weakref.WeakSet()  # a thread's cache goes when it ends
+_caches_lock = threading.Lock()
+
+
+def clear_scratch() -> None:
+    """Free every thread's scratch buffers (the benchmark measures memory from a cold start)."""
+    with _caches_lock:
+        caches = list(_caches)
+    for cache in caches:
+        cache.buffers.clear()
+
+
+def _scratch(name, shape, dtype):
+    """An uninitialised array of ``shape`` and ``dtype``, reused by this thread's later calls."""
+    dtype = np.dtype(dtype)
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > _SCRATCH_MAX:
+        return np.empty(shape, dtype=dtype)
+    cache = getattr(_scratch_local, "cache", None)
+    if cache is None:
+        cache = _scratch_local.cache = _Cache()
+        with _caches_lock:
+            _caches.add(cache)
+    cache = cache.buffers
+    buf = cache.get(name)
+    if buf is None or buf.nbytes < nbytes:
+        buf = cache[name] = np.empty(-(-nbytes // 8), dtype=np.float64)  # 8-byte aligned
+    return buf.view(np.uint8)[:nbytes].view(dtype).reshape(shape)
 
 
 class _Temps:
     """Scratch buffers for one worker: block-sized, reused for every block it handles."""
 
     def __init__(self, shape, work, masked, exact_shift, second=True):
-        self.t1 = np.empty(shape, dtype=work)
-        self.t2 = np.empty(shape, dtype=work) if second else None
-        self.mask = np.empty(shape, dtype=bool) if masked else None
-        self.lo = (np.empty(shape, dtype=work), np.empty(shape, dtype=work)) if exact_shift else None
+        self.t1 = _scratch("t1", shape, work)
+        self.t2 = _scratch("t2", shape, work) if second else None
+        self.mask = _scratch("mask", shape, bool) if masked else None
+        self.lo = None
+        if exact_shift:
+            self.lo = (_scratch("lo", shape, work), _scratch("lo_t", shape, work))
 
     def lo_view(self, r):
         return None if self.lo is None else (self.lo[0][:r], self.lo[1][:r])
@@ -168,6 +290,8 @@ class _Rows:
         self.inv_t = None if temperature == 1.0 else 1.0 / temperature
         # The log variants promise 2 ulp at the maximum, which needs exp(x - a) exact to ~1 ulp.
         self.exact_shift = kind != _SOFTMAX and arr.dtype == self.work and self.inv_t is None
+        self.direct = self.exact_shift and mask is None and arr.shape[axis] >= _DIRECT_MIN
+        self.unshifted = kind == _SOFTMAX and arr.dtype != self.work and mask is None
         m, n = self.x.shape
         self.n = n
         self.dtype, self.axis, self.keepdims, self.moved_shape = arr.dtype, axis, keepdims, moved_shape
@@ -190,6 +314,36 @@ class _Rows:
 
     # -- one block of whole rows ---------------------------------------------------------------
     def block(self, i0, i1, tmp):
+        if not self.unshifted:
+            return self.shifted_block(i0, i1, tmp)
+        t1 = tmp.t1[: i1 - i0]
+        s = _row_sums(self.unshifted_exp(self.x[i0:i1], t1))
+        np.multiply(t1, (1.0 / s)[:, None], out=self.out[i0:i1], casting="same_kind")
+        for i in np.flatnonzero(~((s >= _UNSHIFTED_MIN_SUM) & (s < np.inf))):
+            self.shifted_block(i0 + i, i0 + i + 1, tmp)
+
+    def unshifted_exp(self, x, dest):
+        """exp(x / T) in the working precision (float64), into ``dest``."""
+        if self.inv_t is None:
+            return np.exp(x, out=dest, dtype=self.work)
+        np.multiply(x, self.inv_t, out=dest, dtype=self.work)
+        return np.exp(dest, out=dest)
+
+    def unshifted_log(self, x, a, w) -> bool:
+        """Whether the log variants may sum exp(x) unshifted in this block of rows.
+
+        Float64 needs every exp(x_k) normal (``_DIRECT_LO`` .. ``_DIRECT_HI``) and gets exp(-a)
+        in double-double. For float16/32 results, float64's own rounding is far below their
+        ulp: it is enough that exp(-a / T) and the sum cannot overflow (|a / T| <= 600), which
+        also puts any subnormal exp(x_k) below e^-108 of the maximal term, too small to matter.
+        """
+        if self.direct:
+            return _in_direct_range(_row_min(x), a[:, 0])
+        if self.dtype == self.work or w is not None:
+            return False
+        return bool(np.all(np.abs(a[:, 0]) * (self.inv_t or 1.0) <= 600.0))
+
+    def shifted_block(self, i0, i1, tmp):
         x, kind = self.x[i0:i1], self.kind
         r = i1 - i0
         t1 = tmp.t1[:r]
@@ -224,27 +378,41 @@ class _Rows:
                 np.copyto(dest, -np.inf, where=mb)
             return dest
 
-        shift(y)
-        correction = _exp_shifted(x, a, y, e, tmp.lo_view(r))
-
-        if kind == _SOFTMAX:
-            s = _row_sums(e)
-            np.multiply(e, (1.0 / s)[:, None], out=out, casting="same_kind")
-        else:
-            # Leave one maximal entry out of the sum, so that log1p sees the small rest exactly:
-            # log_softmax at the maximum is -log1p(rest), not 0 (scipy gh-19521).
+        if kind != _SOFTMAX and self.unshifted_log(x, a, w):
+            # sum_k exp(x_k - a) = exp(-a) sum_k exp(x_k): one pass fewer, and no TwoSum.
+            e = self.unshifted_exp(x, t1)
             e[rows, idx] = 0.0
-            rest = _row_sums(e)
-            if correction is not None:
-                rest += correction
+            s = _row_sums(e)
+            if self.direct:
+                hi, lo = _exp_pair(-a[:, 0])
+                rest = s * hi + s * lo
+            else:
+                rest = s * np.exp(-a[:, 0] * (self.inv_t or 1.0))
             lse_rest = np.log1p(rest)
             if kind == _LOG_SOFTMAX:
-                if not keep_y:
-                    y = shift(t1)
+                y = shift(out if out.dtype == self.work else t1)
                 np.subtract(y, lse_rest[:, None], out=out, casting="same_kind")
+        else:
+            shift(y)
+            correction = _exp_shifted(x, a, y, e, tmp.lo_view(r))
+            if kind == _SOFTMAX:
+                s = _row_sums(e)
+                np.multiply(e, (1.0 / s)[:, None], out=out, casting="same_kind")
             else:
-                out[:] = a[:, 0]
-                self.rest[i0:i1] = lse_rest
+                # Leave one maximal entry out of the sum, so that log1p sees the small rest
+                # exactly: log_softmax at the maximum is -log1p(rest), not 0 (scipy gh-19521).
+                e[rows, idx] = 0.0
+                rest = _row_sums(e)
+                if correction is not None:
+                    rest += correction
+                lse_rest = np.log1p(rest)
+                if kind == _LOG_SOFTMAX:
+                    if not keep_y:
+                        y = shift(t1)
+                    np.subtract(y, lse_rest[:, None], out=out, casting="same_kind")
+        if kind == _LOGSUMEXP:
+            out[:] = a[:, 0]
+            self.rest[i0:i1] = lse_rest
         if bad.any():
             out[bad] = _nonfinite_rows(kind, x[bad], None if w is None else w[bad])
             if kind == _LOGSUMEXP:
@@ -274,25 +442,36 @@ class _Rows:
         return y
 
     def range_argmax(self, i, c0, c1, tmp):
-        best, where_best = None, -1
+        """The maximum of the row's entries c0:c1 and where it is; also their minimum if the
+        row may take the unshifted path (else None)."""
+        best, where_best, lowest = None, -1, None
         for d0, d1 in self._chunks(c0, c1):
             xc = self._masked(i, d0, d1, tmp.t1)
             j = int(xc.argmax())
             v = xc[j]
+            if self.direct:
+                low = xc[int(xc.argmin())]
+                lowest = low if lowest is None or not low >= lowest else lowest
             if best is None or v > best or np.isnan(v):
                 best, where_best = v, d0 + j
                 if np.isnan(v):
                     break
-        return best, where_best
+        return best, where_best, lowest
 
-    def range_sum(self, i, a, where_best, c0, c1, tmp):
+    def range_sum(self, i, a, where_best, c0, c1, tmp, direct=False):
+        """Partial sums of exp(x - a) over the row's entries c0:c1, without the one at
+        ``where_best`` for the log variants; of exp(x) if ``direct``."""
         out = None if self.kind == _LOGSUMEXP else self.out[i]
         store = self.kind == _SOFTMAX and out.dtype == self.work
         parts = []
         for d0, d1 in self._chunks(c0, c1):
             e = out[d0:d1] if store else tmp.t2[: d1 - d0]
-            y = self._shifted(i, a, d0, d1, tmp.t1)
-            correction = _exp_shifted(self.x[i, d0:d1], a, y, e, tmp.lo_view(d1 - d0))
+            if direct:
+                np.exp(self.x[i, d0:d1], out=e)
+                correction = None
+            else:
+                y = self._shifted(i, a, d0, d1, tmp.t1)
+                correction = _exp_shifted(self.x[i, d0:d1], a, y, e, tmp.lo_view(d1 - d0))
             if self.kind != _SOFTMAX and d0 <= where_best < d1:
                 e[where_best - d0] = 0.0
             parts.append(float(e.sum()))
@@ -316,15 +495,40 @@ class _Rows:
                 y = self._shifted(i, a, d0, d1, tmp.t1)
                 np.subtract(y, lse_rest, out=out[d0:d1], casting="same_kind")
 
-    def long_row(self, i, ranges, temps):
+    def unshifted_sum(self, i, c0, c1, tmp):
+        return [
+            float(self.unshifted_exp(self.x[i, d0:d1], tmp.t1[: d1 - d0]).sum())
+            for d0, d1 in self._chunks(c0, c1)
+        ]
+
+    def unshifted_write(self, i, total, c0, c1, tmp):
+        scale = 1.0 / total
+        for d0, d1 in self._chunks(c0, c1):
+            e = self.unshifted_exp(self.x[i, d0:d1], tmp.t1[: d1 - d0])
+            np.multiply(e, scale, out=self.out[i, d0:d1], casting="same_kind")
+
+    def long_row(self, i, ranges):
         """One long row; ``ranges`` (column ranges) are processed in parallel when several."""
-        found = _map(lambda k: self.range_argmax(i, *ranges[k], temps[k]), len(ranges))
-        best, where_best = found[0]
-        for v, j in found[1:]:
+
+        def temps():  # the scratch buffers of the thread that runs the task
+            return self.temps(self.block_size)
+
+        if self.unshifted:
+            parts = _map(lambda k: self.unshifted_sum(i, *ranges[k], temps()), len(ranges))
+            total = math.fsum(p for chunk_sums in parts for p in chunk_sums)
+            if _UNSHIFTED_MIN_SUM <= total < np.inf:
+                _map(lambda k: self.unshifted_write(i, total, *ranges[k], temps()), len(ranges))
+                return
+
+        found = _map(lambda k: self.range_argmax(i, *ranges[k], temps()), len(ranges))
+        best, where_best, lowest = found[0]
+        for v, j, low in found[1:]:
             if np.isnan(best):
                 break
             if v > best or np.isnan(v):
                 best, where_best = v, j
+            if self.direct:
+                lowest = low if not low >= lowest else lowest
         a = self.work.type(best)
         if not np.isfinite(a):
             w = None if self.w is None else self.w[i][None, :]
@@ -332,14 +536,20 @@ class _Rows:
             if self.kind == _LOGSUMEXP:
                 self.rest[i] = 0.0
             return
-        parts = _map(lambda k: self.range_sum(i, a, where_best, *ranges[k], temps[k]), len(ranges))
+        direct = self.direct and _in_direct_range(lowest, a)
+        parts = _map(
+            lambda k: self.range_sum(i, a, where_best, *ranges[k], temps(), direct), len(ranges)
+        )
         # fsum of the chunks' sums: exactly rounded, so the result does not depend on how the
         # chunks were shared among threads.
         total = math.fsum(p for chunk_sums in parts for p in chunk_sums)
+        if direct:
+            hi, lo = _exp_pair(np.array([-a]))
+            total = total * hi[0] + total * lo[0]
         if self.kind == _LOGSUMEXP:
             self.out[i], self.rest[i] = a, np.log1p(total)
             return
-        _map(lambda k: self.range_write(i, a, total, *ranges[k], temps[k]), len(ranges))
+        _map(lambda k: self.range_write(i, a, total, *ranges[k], temps()), len(ranges))
 
     def run(self):
         m, n = self.x.shape
@@ -371,17 +581,15 @@ class _Rows:
             groups = _split(m, threads)
 
             def work(k):
-                tmp = [self.temps(self.block_size)]
                 for i in range(*groups[k]):
-                    self.long_row(i, [(0, n)], tmp)
+                    self.long_row(i, [(0, n)])
 
             _map(work, len(groups))
         else:
             # Column ranges on chunk boundaries: every thread sums the same chunks as one would.
             ranges = [(a * bs, min(b * bs, n)) for a, b in _split(-(-n // bs), threads)]
-            temps = [self.temps(self.block_size) for _ in ranges]
             for i in range(m):
-                self.long_row(i, ranges, temps)
+                self.long_row(i, ranges)
         return self.result()
 
 

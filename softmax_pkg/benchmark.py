@@ -25,6 +25,7 @@ import numpy as np
 import scipy.special as sps
 
 import softmax_pkg as sm
+from softmax_pkg._softmax import clear_scratch
 
 FULL_SHAPES = [(4096, 4096), (65536, 64), (64, 65536), (1 << 24,)]
 SMALL_SHAPES = [(64, 64), (256, 16), (8, 1024), (4096,)]
@@ -55,29 +56,55 @@ CASES = [
 ]
 
 
-def median_time(func, *args, repeats):
-    """Median wall time of ``func(*args)`` over ``repeats`` runs, after one warm-up run.
+def median_times(funcs, *args, repeats):
+    """Median wall time of each ``func(*args)`` over ``repeats`` rounds, after one warm-up run.
 
-    The garbage collector is run once before and paused during the runs, so that neither its
-    pauses nor a full collection per run (slow in a notebook with many live objects) are timed.
+    The functions take turns within each round (in alternating order), so that a slow spell of
+    this shared machine hits them alike, and each call starts with its input in main memory,
+    not in the cache. The garbage collector is run once before and paused
+    during the runs, so that neither its pauses nor a full collection per run (slow in a
+    notebook with many live objects) are timed.
     """
-    func(*args)  # warm up: page in the inputs, load code
+    for func in funcs:
+        func(*args)  # warm up: page in the inputs, load code
     gc.collect()
     enabled = gc.isenabled()
     gc.disable()
     try:
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            func(*args)
-            times.append(time.perf_counter() - start)
+        times = [[] for _ in funcs]
+        for round_ in range(repeats):
+            order = range(len(funcs)) if round_ % 2 == 0 else reversed(range(len(funcs)))
+            for k in order:
+                _flush_caches()
+                start = time.perf_counter()
+                funcs[k](*args)
+                times[k].append(time.perf_counter() - start)
     finally:
         if enabled:
             gc.enable()
-    return float(np.median(times))
+    return [float(np.median(t)) for t in times]
+
+
+_FLUSH: list[np.ndarray] = []
+
+
+def _flush_caches():
+    """Evict the input from the CPU caches, so that every timed call starts from main memory
+    (otherwise whichever function runs after the other finds the input still cached)."""
+    if not _FLUSH:
+        _FLUSH.append(np.zeros(1 << 23))  # 64 MiB, twice this machine's last-level cache
+    np.add(_FLUSH[0], 1.0, out=_FLUSH[0])
+
+
+def median_time(func, *args, repeats):
+    """Median wall time of ``func(*args)`` over ``repeats`` runs, after one warm-up run."""
+    return median_times([func], *args, repeats=repeats)[0]
 
 
 def peak_memory(func, *args):
+    """Peak memory allocated during ``func(*args)``, from cold: softmax_pkg's per-thread
+    scratch buffers are freed first, so they are counted."""
+    clear_scratch()
     gc.collect()
     tracemalloc.start()
     tracemalloc.reset_peak()
@@ -102,8 +129,7 @@ def run(shapes, dtypes, repeats, cases):
                 if case.needs_labels and len(shape) == 1:
                     continue
                 args = (x, labels) if case.needs_labels else (x,)
-                t_ours = median_time(case.ours, *args, repeats=repeats)
-                t_ref = median_time(case.reference, *args, repeats=repeats)
+                t_ours, t_ref = median_times([case.ours, case.reference], *args, repeats=repeats)
                 rows.append(
                     dict(
                         function=case.name,

@@ -63,9 +63,10 @@ def test_long_and_short_rows_take_the_blocked_paths_correctly(name, shape):
 
 
 @pytest.mark.parametrize("name", FUNCS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(5, 100000), (1, 600000), (3000, 300)])
-def test_threads_give_bit_identical_results(name, shape):
-    x = np.random.default_rng(3).normal(0, 10, shape)
+def test_threads_give_bit_identical_results(name, dtype, shape):
+    x = np.random.default_rng(3).normal(0, 10, shape).astype(dtype)
     old = sm.set_num_threads(1)
     try:
         one = FUNCS[name](x)
@@ -248,18 +249,19 @@ inf, nan = np.inf, np.nan
         ([inf, nan], None, [nan, nan], nan),
     ],
 )
-def test_edge_case_table(row, where, expected, expected_lse):
-    x = np.array(row)
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_edge_case_table(row, where, expected, expected_lse, dtype):
+    x = np.array(row, dtype)
     w = None if where is None else np.array(where)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         p = softmax(x, where=w)
         lp = log_softmax(x, where=w)
         lse = logsumexp(x, where=w)
-    np.testing.assert_array_equal(p, expected)
+    np.testing.assert_array_equal(p, np.array(expected, dtype))
     with np.errstate(divide="ignore"):
-        np.testing.assert_array_equal(lp, np.log(expected))
-    np.testing.assert_array_equal(lse, expected_lse)
+        np.testing.assert_array_equal(lp, np.log(expected).astype(dtype))
+    np.testing.assert_array_equal(lse, dtype(expected_lse))
 
 
 def test_all_negative_infinity_logsumexp_is_minus_infinity():
@@ -289,6 +291,105 @@ def test_edge_cases_in_long_rows_and_blocks(name):
         assert np.isnan(got[1]).all() and np.isnan(got[2]).all() and (got[3] == -inf).all()
     else:
         assert got[0] == inf and np.isnan(got[1]) and got[2] == -inf and got[3] == -inf
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [6, 300, (1 << 17) + 3])
+def test_edge_cases_without_a_mask_on_every_path(n, dtype):
+    # Without `where`, long float64 rows take the unshifted log path and float32 softmax skips
+    # the maximum; rows they cannot handle (non-finite entries) must still follow the table.
+    x = np.tile(np.linspace(-3, 3, n), (5, 1)).astype(dtype)
+    x[0, [1, n - 2]] = inf
+    x[1, 3] = nan
+    x[2, :] = -inf
+    x[3, ::2] = -inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p, lp, lse = softmax(x), log_softmax(x), logsumexp(x)
+    assert p[0, 1] == p[0, n - 2] == 0.5 and p[0].sum() == 1.0 and lp[0, 1] == dtype(-np.log(2))
+    assert np.isnan(p[1]).all() and np.isnan(lp[1]).all() and np.isnan(lse[1])
+    assert np.isnan(p[2]).all() and np.isnan(lp[2]).all() and lse[2] == -inf
+    assert (p[3, ::2] == 0).all() and (lp[3, ::2] == -inf).all()
+    finite = x[3, 1::2]
+    np.testing.assert_allclose(p[3, 1::2], sps.softmax(finite.astype(float)), rtol=1e-6)
+    np.testing.assert_allclose(lse[3], sps.logsumexp(finite.astype(float)), rtol=1e-6)
+    assert lse[0] == inf
+
+
+def _count_calls(monkeypatch, owner, attribute):
+    calls = []
+    original = getattr(owner, attribute)
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, attribute, spy)
+    return calls
+
+
+@pytest.mark.parametrize("n", [300, 3000])
+def test_unshifted_log_path_is_as_accurate_as_the_shifted_one(monkeypatch, n):
+    # Float64 rows of >= 256 entries in [-700, 600] compute sum exp(x_k) unshifted and scale by
+    # exp(-max) in double-double; a dominant entry makes the sum of the rest tiny, the case that
+    # needs every bit. Rows just outside the range take the shifted path; both must be <= 2 ulp.
+    from softmax_pkg import _softmax
+
+    rng = np.random.default_rng(n)
+    inside = [
+        rng.uniform(-700, 600, n),
+        np.concatenate([[600.0], rng.uniform(-700, -100, n - 1)]),
+        np.concatenate([[5.0], rng.uniform(-700, -690, n - 1)]),
+        np.concatenate([[-650.0], rng.uniform(-700, -660, n - 1)]),
+        rng.normal(0, 30, n),
+    ]
+    outside = [np.concatenate([[601.0], rng.uniform(-100, 0, n - 1)]),
+               np.concatenate([[0.0, -701.0], rng.uniform(-50, 0, n - 2)])]
+    calls = _count_calls(monkeypatch, _softmax, "_exp_pair")
+    for k, x in enumerate(inside + outside):
+        before = len(calls)
+        for name in ("log_softmax", "logsumexp"):
+            assert ulp_error(FUNCS[name](x), exact(name, x)).max() <= 2.0, (name, k)
+        assert (len(calls) > before) == (k < len(inside)), k
+
+
+@pytest.mark.parametrize("n", [50, (1 << 17) + 7])
+def test_float32_softmax_without_the_maximum_falls_back_where_needed(monkeypatch, n):
+    # The float64 sum of exp(x) overflows (x > 709) or is too small to trust (all x < -590):
+    # those rows are redone with the shift, and every row is within 1 ulp.
+    from softmax_pkg import _softmax
+
+    rng = np.random.default_rng(7)
+    rows = np.stack([
+        rng.normal(0, 30, n),  # unshifted
+        np.concatenate([[715.0], rng.uniform(600, 712, n - 1)]),  # exp overflows float64
+        rng.uniform(-700, -650, n),  # sum below e^-590
+        np.concatenate([[-100.0], rng.uniform(-800, -700, n - 1)]),  # subnormal exps, fine
+    ]).astype(np.float32)
+    calls = _count_calls(monkeypatch, _softmax._Rows, "shifted_block")
+    got = softmax(rows)
+    for x, p in zip(rows, got):
+        assert ulp_error(p, exact("softmax", x, dps=30)).max() <= 1.0
+    if n < 1000:
+        assert len(calls) == 2  # the overflowing row and the tiny one
+
+
+def test_double_double_exp_is_accurate():
+    from softmax_pkg._softmax import _exp_pair
+
+    rng = np.random.default_rng(8)
+    b = np.concatenate([
+        rng.uniform(-700, 700, 3000), rng.uniform(-1, 1, 1000), rng.normal(0, 1e-12, 100),
+        [0.0, 5e-324, -5e-324, 700.0, -700.0, 1 / 512, -1 / 512, np.log(2) / 2, -np.log(2) / 2],
+    ])
+    hi, lo = _exp_pair(b)
+    assert np.all(np.abs(lo) <= np.spacing(hi))  # a normalised pair
+    mp = pytest.importorskip("mpmath")
+    with mp.workdps(50):
+        worst = max(
+            abs((mp.mpf(h) + mp.mpf(l)) / mp.exp(mp.mpf(v)) - 1) for v, h, l in zip(b, hi, lo)
+        )
+    assert worst < 2.0**-58
 
 
 def test_readme_and_docstrings_show_the_same_edge_case_table():
