@@ -10,6 +10,7 @@ from a far more accurate value (within 1 ulp); float64 is computed in float64.
 from __future__ import annotations
 
 import decimal
+import itertools
 import math
 import os
 import threading
@@ -343,6 +344,23 @@ class _Rows:
             return False
         return bool(np.all(np.abs(a[:, 0]) * (self.inv_t or 1.0) <= 600.0))
 
+    def one_pass_output(self, x, a, lse_rest, out) -> bool:
+        """float16/32 log_softmax as x - (a + L) in one float64 pass, where that is accurate.
+
+        With a + L = c_hi + c_lo (TwoSum), dropping c_lo changes every x_i - a - L by at most
+        |c_lo|, and |x_i - a - L| >= L; if |c_lo| <= 2^-30 L in every row, the float64 result
+        is within 2^-30 relative before its one rounding to float16/32.
+        """
+        if out.dtype == self.work or self.inv_t is not None:
+            return False
+        c_hi = a + lse_rest
+        t = c_hi - a
+        c_lo = (a - (c_hi - t)) + (lse_rest - t)
+        if not np.all(np.abs(c_lo) <= lse_rest * 2.0**-30):
+            return False
+        np.subtract(x, c_hi[:, None], out=out, dtype=self.work, casting="same_kind")
+        return True
+
     def shifted_block(self, i0, i1, tmp):
         x, kind = self.x[i0:i1], self.kind
         r = i1 - i0
@@ -389,7 +407,7 @@ class _Rows:
             else:
                 rest = s * np.exp(-a[:, 0] * (self.inv_t or 1.0))
             lse_rest = np.log1p(rest)
-            if kind == _LOG_SOFTMAX:
+            if kind == _LOG_SOFTMAX and not self.one_pass_output(x, a[:, 0], lse_rest, out):
                 y = shift(out if out.dtype == self.work else t1)
                 np.subtract(y, lse_rest[:, None], out=out, casting="same_kind")
         else:
@@ -418,11 +436,7 @@ class _Rows:
             if kind == _LOGSUMEXP:
                 self.rest[i0:i1][bad] = 0.0
 
-    # -- a row longer than a block: three passes over column ranges -------------------------------
-    def _chunks(self, c0, c1):
-        step = self.block_size
-        return [(c, min(c + step, c1)) for c in range(c0, c1, step)]
-
+    # -- a row longer than a block: three passes over its chunks ---------------------------------
     def _masked(self, i, c0, c1, buf):
         """The row's entries c0:c1 with masked ones set to -inf (or the row itself if unmasked)."""
         if self.w is None:
@@ -441,94 +455,78 @@ class _Rows:
             np.copyto(y, -np.inf, where=~self.w[i, c0:c1])
         return y
 
-    def range_argmax(self, i, c0, c1, tmp):
-        """The maximum of the row's entries c0:c1 and where it is; also their minimum if the
-        row may take the unshifted path (else None)."""
-        best, where_best, lowest = None, -1, None
-        for d0, d1 in self._chunks(c0, c1):
-            xc = self._masked(i, d0, d1, tmp.t1)
-            j = int(xc.argmax())
-            v = xc[j]
-            if self.direct:
-                low = xc[int(xc.argmin())]
-                lowest = low if lowest is None or not low >= lowest else lowest
-            if best is None or v > best or np.isnan(v):
-                best, where_best = v, d0 + j
-                if np.isnan(v):
-                    break
-        return best, where_best, lowest
+    def chunk_extremes(self, i, c0, c1, tmp):
+        """The maximum of the row's entries c0:c1 and where it is (the first NaN if any); also
+        their minimum if the row may take the unshifted path (else None)."""
+        xc = self._masked(i, c0, c1, tmp.t1)
+        j = int(xc.argmax())
+        lowest = xc[int(xc.argmin())] if self.direct else None
+        return xc[j], c0 + j, lowest
 
-    def range_sum(self, i, a, where_best, c0, c1, tmp, direct=False):
-        """Partial sums of exp(x - a) over the row's entries c0:c1, without the one at
-        ``where_best`` for the log variants; of exp(x) if ``direct``."""
+    def chunk_sum(self, i, a, where_best, c0, c1, tmp, how):
+        """Sums of exp(x - a) over the row's entries c0:c1 (a list: the sum, and its TwoSum
+        correction if any), without the entry at ``where_best`` for the log variants; of
+        exp(x) if ``how`` is "direct", of exp(x / T) if "unshifted" (float16/32 softmax)."""
+        if how == "unshifted":
+            return [float(self.unshifted_exp(self.x[i, c0:c1], tmp.t1[: c1 - c0]).sum())]
         out = None if self.kind == _LOGSUMEXP else self.out[i]
         store = self.kind == _SOFTMAX and out.dtype == self.work
-        parts = []
-        for d0, d1 in self._chunks(c0, c1):
-            e = out[d0:d1] if store else tmp.t2[: d1 - d0]
-            if direct:
-                np.exp(self.x[i, d0:d1], out=e)
-                correction = None
-            else:
-                y = self._shifted(i, a, d0, d1, tmp.t1)
-                correction = _exp_shifted(self.x[i, d0:d1], a, y, e, tmp.lo_view(d1 - d0))
-            if self.kind != _SOFTMAX and d0 <= where_best < d1:
-                e[where_best - d0] = 0.0
-            parts.append(float(e.sum()))
-            if correction is not None:
-                parts.append(float(correction))
-        return parts
-
-    def range_write(self, i, a, total, c0, c1, tmp):
-        out = self.out[i]
-        if self.kind == _SOFTMAX:
-            scale = 1.0 / total
-            for d0, d1 in self._chunks(c0, c1):
-                if out.dtype == self.work:  # pass 2 stored the exponentials
-                    out[d0:d1] *= scale
-                else:  # recompute in the working precision, round once
-                    e = np.exp(self._shifted(i, a, d0, d1, tmp.t1), out=tmp.t2[: d1 - d0])
-                    np.multiply(e, scale, out=out[d0:d1], casting="same_kind")
+        e = out[c0:c1] if store else tmp.t2[: c1 - c0]
+        correction = None
+        if how == "direct":
+            np.exp(self.x[i, c0:c1], out=e)
         else:
-            lse_rest = np.log1p(total)
-            for d0, d1 in self._chunks(c0, c1):
-                y = self._shifted(i, a, d0, d1, tmp.t1)
-                np.subtract(y, lse_rest, out=out[d0:d1], casting="same_kind")
+            y = self._shifted(i, a, c0, c1, tmp.t1)
+            correction = _exp_shifted(self.x[i, c0:c1], a, y, e, tmp.lo_view(c1 - c0))
+        if self.kind != _SOFTMAX and c0 <= where_best < c1:
+            e[where_best - c0] = 0.0
+        return [float(e.sum())] + ([] if correction is None else [float(correction)])
 
-    def unshifted_sum(self, i, c0, c1, tmp):
-        return [
-            float(self.unshifted_exp(self.x[i, d0:d1], tmp.t1[: d1 - d0]).sum())
-            for d0, d1 in self._chunks(c0, c1)
-        ]
+    def chunk_write(self, i, a, total, c0, c1, tmp, how):
+        out = self.out[i, c0:c1]
+        if how == "unshifted":
+            e = self.unshifted_exp(self.x[i, c0:c1], tmp.t1[: c1 - c0])
+            np.multiply(e, 1.0 / total, out=out, casting="same_kind")
+        elif self.kind == _SOFTMAX:
+            if out.dtype == self.work:  # chunk_sum stored the exponentials
+                out *= 1.0 / total
+            else:  # recompute in the working precision, round once
+                e = np.exp(self._shifted(i, a, c0, c1, tmp.t1), out=tmp.t2[: c1 - c0])
+                np.multiply(e, 1.0 / total, out=out, casting="same_kind")
+        else:
+            y = self._shifted(i, a, c0, c1, tmp.t1)
+            np.subtract(y, np.log1p(total), out=out, casting="same_kind")
 
-    def unshifted_write(self, i, total, c0, c1, tmp):
-        scale = 1.0 / total
-        for d0, d1 in self._chunks(c0, c1):
-            e = self.unshifted_exp(self.x[i, d0:d1], tmp.t1[: d1 - d0])
-            np.multiply(e, scale, out=self.out[i, d0:d1], casting="same_kind")
+    def long_row(self, i, threads):
+        """One row longer than a block, in chunks of ``block_size`` shared among ``threads``.
 
-    def long_row(self, i, ranges):
-        """One long row; ``ranges`` (column ranges) are processed in parallel when several."""
+        Every chunk is computed the same way whichever thread takes it, and the chunks' sums
+        are added with fsum (exactly rounded), so the result does not depend on the threads.
+        """
+        n = self.n
+        chunks = [(c, min(c + self.block_size, n)) for c in range(0, n, self.block_size)]
 
-        def temps():  # the scratch buffers of the thread that runs the task
-            return self.temps(self.block_size)
+        def each_chunk(func):
+            results = [None] * len(chunks)
 
-        if self.unshifted:
-            parts = _map(lambda k: self.unshifted_sum(i, *ranges[k], temps()), len(ranges))
-            total = math.fsum(p for chunk_sums in parts for p in chunk_sums)
+            def body(j, tmp):
+                results[j] = func(*chunks[j], tmp)
+
+            _parallel_for(len(chunks), threads, body, lambda: self.temps(self.block_size))
+            return results
+
+        if self.unshifted:  # float16/32 softmax: no maximum needed unless the sum is unusable
+            sums = each_chunk(lambda *c: self.chunk_sum(i, 0.0, -1, *c, "unshifted"))
+            total = math.fsum(p for ps in sums for p in ps)
             if _UNSHIFTED_MIN_SUM <= total < np.inf:
-                _map(lambda k: self.unshifted_write(i, total, *ranges[k], temps()), len(ranges))
+                each_chunk(lambda *c: self.chunk_write(i, 0.0, total, *c, "unshifted"))
                 return
-
-        found = _map(lambda k: self.range_argmax(i, *ranges[k], temps()), len(ranges))
-        best, where_best, lowest = found[0]
-        for v, j, low in found[1:]:
-            if np.isnan(best):
-                break
-            if v > best or np.isnan(v):
-                best, where_best = v, j
+        best, where_best, lowest = None, -1, None
+        for v, j, low in each_chunk(lambda *c: self.chunk_extremes(i, *c)):
+            if best is None or (not np.isnan(best) and (v > best or np.isnan(v))):
+                best, where_best = v, j  # the first maximum, or the first NaN
             if self.direct:
-                lowest = low if not low >= lowest else lowest
+                lowest = low if lowest is None or not low >= lowest else lowest
         a = self.work.type(best)
         if not np.isfinite(a):
             w = None if self.w is None else self.w[i][None, :]
@@ -536,20 +534,16 @@ class _Rows:
             if self.kind == _LOGSUMEXP:
                 self.rest[i] = 0.0
             return
-        direct = self.direct and _in_direct_range(lowest, a)
-        parts = _map(
-            lambda k: self.range_sum(i, a, where_best, *ranges[k], temps(), direct), len(ranges)
-        )
-        # fsum of the chunks' sums: exactly rounded, so the result does not depend on how the
-        # chunks were shared among threads.
-        total = math.fsum(p for chunk_sums in parts for p in chunk_sums)
-        if direct:
+        how = "direct" if self.direct and _in_direct_range(lowest, a) else "shifted"
+        parts = each_chunk(lambda *c: self.chunk_sum(i, a, where_best, *c, how))
+        total = math.fsum(p for ps in parts for p in ps)
+        if how == "direct":
             hi, lo = _exp_pair(np.array([-a]))
             total = total * hi[0] + total * lo[0]
         if self.kind == _LOGSUMEXP:
             self.out[i], self.rest[i] = a, np.log1p(total)
             return
-        _map(lambda k: self.range_write(i, a, total, *ranges[k], temps()), len(ranges))
+        each_chunk(lambda *c: self.chunk_write(i, a, total, *c, how))
 
     def run(self):
         m, n = self.x.shape
@@ -557,11 +551,10 @@ class _Rows:
             return self.result()
         threads = _threads_for(m * n)
         # Independent of the thread count, so that results are too.
-        self.block_size = bs = min(_BLOCK, max(_MIN_BLOCK, (m * n) // 128))
+        self.block_size = min(_BLOCK, max(_MIN_BLOCK, (m * n) // 128))
         if n <= _LONG:
             step = max(1, self.block_size // n)
-            starts = list(range(0, m, step))
-            groups = [starts[a:b] for a, b in _split(len(starts), threads)]
+            starts = range(0, m, step)
             # float32/16 log_softmax keeps y in a second buffer where that costs little memory
             # (under 3% of the output); otherwise it computes y twice.
             temp_bytes = min(step, m) * n * self.work.itemsize
@@ -571,25 +564,15 @@ class _Rows:
                 and threads * temp_bytes <= 0.03 * self.out.nbytes
             )
 
-            def work(k):
-                tmp = self.temps((min(step, m), n), second=second)
-                for i0 in groups[k]:
-                    self.block(i0, min(i0 + step, m), tmp)
+            def body(j, tmp):
+                self.block(starts[j], min(starts[j] + step, m), tmp)
 
-            _map(work, len(groups))
+            _parallel_for(len(starts), threads, body, lambda: self.temps((min(step, m), n), second))
         elif m >= threads:
-            groups = _split(m, threads)
-
-            def work(k):
-                for i in range(*groups[k]):
-                    self.long_row(i, [(0, n)])
-
-            _map(work, len(groups))
+            _parallel_for(m, threads, lambda i, tmp: self.long_row(i, 1), lambda: None)
         else:
-            # Column ranges on chunk boundaries: every thread sums the same chunks as one would.
-            ranges = [(a * bs, min(b * bs, n)) for a, b in _split(-(-n // bs), threads)]
             for i in range(m):
-                self.long_row(i, ranges)
+                self.long_row(i, threads)
         return self.result()
 
 
@@ -628,13 +611,6 @@ def _threads_for(size):
     return _num_threads if size >= _PARALLEL_MIN else 1
 
 
-def _split(count, parts):
-    """Split range(count) into at most ``parts`` contiguous, balanced (start, stop) pairs."""
-    parts = max(1, min(parts, count))
-    bounds = [count * k // parts for k in range(parts + 1)]
-    return list(zip(bounds[:-1], bounds[1:]))
-
-
 def _with_errstate(func):
     # np.errstate is per thread (a context variable), so each task sets it itself.
     def task(k):
@@ -645,7 +621,7 @@ def _with_errstate(func):
 
 
 def _map(func, count):
-    """[func(0), ..., func(count - 1)], on the thread pool when count > 1."""
+    """[func(0), ..., func(count - 1)]: func(0) in the calling thread, the rest on the pool."""
     global _pool
     task = _with_errstate(func)
     if count <= 1:
@@ -654,7 +630,28 @@ def _map(func, count):
         if _pool is None:
             _pool = ThreadPoolExecutor(max_workers=_num_threads, thread_name_prefix="softmax_pkg")
         pool = _pool
-    return list(pool.map(task, range(count)))
+    others = [pool.submit(task, k) for k in range(1, count)]
+    first = task(0)
+    return [first] + [f.result() for f in others]
+
+
+def _parallel_for(count, threads, body, make_temps):
+    """body(j, temps) for every j in range(count), on up to ``threads`` threads.
+
+    Indices are handed out one at a time to whichever thread is free, so a thread that starts
+    late (another program has its core) does less of the work instead of delaying the end. Each
+    thread makes its scratch buffers once.
+    """
+    counter = itertools.count()  # next() is atomic: C code that never releases the GIL
+
+    def worker(_):
+        temps = make_temps()
+        for j in iter(counter.__next__, None):
+            if j >= count:
+                return
+            body(j, temps)
+
+    _map(worker, min(threads, count))
 
 
 def _run(kind, x, axis, where, temperature=1.0, keepdims=False):

@@ -6,9 +6,10 @@ Usage::
     python -m softmax_pkg.benchmark --small    # tiny shapes: a smoke test for CI
     python -m softmax_pkg.benchmark --markdown # print the table as Markdown (for the README)
 
-Every time is the median of ``--repeats`` runs. Speed is reported as a ratio: scipy's time divided
-by ours (above 1 means we are faster), and a plain ``np.copy`` of the input as the memory-bandwidth
-floor. Peak memory is the largest amount of memory allocated during one call (tracemalloc, which
+Every time is the median of ``--repeats`` runs, ours and scipy's taking turns, each starting with
+its input out of the CPU caches. Speed is reported as a ratio: scipy's time divided by ours (above
+1 means we are faster), once with our default number of threads and once with one thread (scipy
+uses one), and a plain ``np.copy`` of the input as the memory-bandwidth floor. Peak memory is the largest amount of memory allocated during one call (tracemalloc, which
 sees NumPy's allocations), as a multiple of the input's size: the output of softmax is exactly that
 size, so ~1.0 means "the output and nothing else".
 """
@@ -130,6 +131,13 @@ def run(shapes, dtypes, repeats, cases):
                     continue
                 args = (x, labels) if case.needs_labels else (x,)
                 t_ours, t_ref = median_times([case.ours, case.reference], *args, repeats=repeats)
+                threads = sm.set_num_threads(1)
+                try:
+                    t_one, t_ref_one = median_times(
+                        [case.ours, case.reference], *args, repeats=repeats
+                    )
+                finally:
+                    sm.set_num_threads(threads)
                 rows.append(
                     dict(
                         function=case.name,
@@ -138,6 +146,8 @@ def run(shapes, dtypes, repeats, cases):
                         ours_ms=t_ours * 1e3,
                         scipy_ms=t_ref * 1e3,
                         speedup=t_ref / t_ours,
+                        ours_one_ms=t_one * 1e3,
+                        speedup_one=t_ref_one / t_one,
                         copy_fraction=t_copy / t_ours,
                         mem_ours=peak_memory(case.ours, *args) / x.nbytes,
                         mem_scipy=peak_memory(case.reference, *args) / x.nbytes,
@@ -153,6 +163,8 @@ COLUMNS = [
     ("ours_ms", "ours (ms)", "{:.2f}"),
     ("scipy_ms", "scipy (ms)", "{:.2f}"),
     ("speedup", "speed-up vs scipy", "{:.2f}x"),
+    ("ours_one_ms", "ours, 1 thread (ms)", "{:.2f}"),
+    ("speedup_one", "speed-up, 1 thread", "{:.2f}x"),
     ("copy_fraction", "copy time / ours", "{:.2f}"),
     ("mem_ours", "peak mem ours", "{:.2f}x"),
     ("mem_scipy", "peak mem scipy", "{:.2f}x"),
