@@ -191,7 +191,7 @@ def main(argv=None):
     parser.add_argument("--only", default=None, help="comma-separated function names")
     args = parser.parse_args(argv)
     shapes = SMALL_SHAPES if args.small else FULL_SHAPES
-    repeats = args.repeats or (3 if args.small else 7)
+    repeats = args.repeats or (3 if args.small else 15)
     cases = CASES if not args.only else [c for c in CASES if c.name in args.only.split(",")]
     rows = run(shapes, [np.float64, np.float32], repeats, cases)
     print(format_table(rows, markdown=args.markdown))

@@ -551,3 +551,19 @@ def test_log_softmax_gradient_matches_central_differences(x):
     expected = g - softmax(x) * g.sum(axis=-1, keepdims=True)
     got = sm.numerical_gradient(lambda z: float(np.sum(g * log_softmax(z))), x)
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-8)
+
+
+def test_scratch_kept_between_calls_is_bounded_and_can_be_freed():
+    from softmax_pkg import _softmax
+
+    x = np.random.default_rng(12).normal(0, 3, (4, 300_000))
+    for f in FUNCS.values():
+        f(x, where=x > -100)  # masked, float64 log variants: every buffer kind
+        f(x.astype(np.float32))
+    caches = list(_softmax._caches)
+    assert caches
+    for cache in caches:
+        assert len(cache.buffers) <= 5
+        assert all(buf.nbytes <= _softmax._SCRATCH_MAX for buf in cache.buffers.values())
+    _softmax.clear_scratch()
+    assert all(not cache.buffers for cache in _softmax._caches)
