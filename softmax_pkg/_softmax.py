@@ -300,7 +300,9 @@ class _Rows:
         self.inv_t = None if temperature == 1.0 else 1.0 / temperature
         # The log variants promise 2 ulp at the maximum, which needs exp(x - a) exact to ~1 ulp.
         self.exact_shift = kind != _SOFTMAX and arr.dtype == self.work and self.inv_t is None
+        # Long unmasked float64 rows in the log variants may sum exp(x) unshifted instead.
         self.direct = self.exact_shift and mask is None and arr.shape[axis] >= _DIRECT_MIN
+        # float16/32 softmax without a mask does without the maximum (see _UNSHIFTED_MIN_SUM).
         self.unshifted = kind == _SOFTMAX and arr.dtype != self.work and mask is None
         m, n = self.x.shape
         self.n = n
