@@ -153,12 +153,15 @@ def _exp_shifted(x, a, y, e, lo):
     return correction
 
 
-# Rows of at least _DIRECT_MIN float64 numbers, all in [_DIRECT_LO, _DIRECT_HI], skip the shift
-# in the log variants: sum_k exp(x_k - a) = exp(-a) sum_k exp(x_k), where every exp(x_k) is a
-# normal float64 with the usual 1-ulp accuracy and nothing needs TwoSum. exp(-a) is computed per
-# row in double-double arithmetic (``_exp_pair``), so it adds no error of its own.
+# Rows of at least _DIRECT_MIN float64 numbers whose maximum a lies in [_DIRECT_LO, _DIRECT_HI]
+# skip the shift in the log variants: sum_k exp(x_k - a) = exp(-a) s with s = sum_k exp(x_k),
+# every exp(x_k) computed from the exact x_k with the usual 1-ulp accuracy, so nothing needs
+# TwoSum. exp(-a) is computed per row in double-double (``_exp_pair``) and adds no error of its
+# own. A subnormal exp(x_k) (x_k < -708) is off by up to 2^-1075, so s must be at least
+# n 2^-1019 for those errors to stay below 2^-56 of it; other rows are redone with the shift.
 _DIRECT_MIN = 256
 _DIRECT_LO, _DIRECT_HI = -700.0, 600.0
+_DIRECT_SUM_PER_ENTRY = 2.0**-1019
 
 # float16/float32 softmax needs no shift at all: exp(x) in float64 overflows only for x > 709,
 # which makes the row's sum inf, and where exp(x) loses accuracy (x < -708, subnormal) the
@@ -213,13 +216,8 @@ def _exp_pair(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.ldexp(hi, scale), np.ldexp(lo, scale)
 
 
-def _row_min(x):
-    # argmin then a gather: several times faster than min() on short rows, and NaN-propagating.
-    return x[np.arange(len(x)), x.argmin(axis=1)]
-
-
-def _in_direct_range(lowest, a) -> bool:
-    return bool(np.all((lowest >= _DIRECT_LO) & (a <= _DIRECT_HI)))
+def _direct_maximum(a) -> bool:
+    return bool(np.all((a >= _DIRECT_LO) & (a <= _DIRECT_HI)))
 
 
 _ERRSTATE = dict(over="ignore", under="ignore", invalid="ignore", divide="ignore")
@@ -341,16 +339,16 @@ class _Rows:
         np.multiply(x, self.inv_t, out=dest, dtype=self.work)
         return np.exp(dest, out=dest)
 
-    def unshifted_log(self, x, a, w) -> bool:
+    def unshifted_log(self, a, w) -> bool:
         """Whether the log variants may sum exp(x) unshifted in this block of rows.
 
-        Float64 needs every exp(x_k) normal (``_DIRECT_LO`` .. ``_DIRECT_HI``) and gets exp(-a)
-        in double-double. For float16/32 results, float64's own rounding is far below their
+        Float64 needs the maximum in ``_DIRECT_LO`` .. ``_DIRECT_HI`` (and a large enough sum,
+        checked afterwards) and gets exp(-a) in double-double. For float16/32 results, float64's own rounding is far below their
         ulp: it is enough that exp(-a / T) and the sum cannot overflow (|a / T| <= 600), which
         also puts any subnormal exp(x_k) below e^-108 of the maximal term, too small to matter.
         """
         if self.direct:
-            return _in_direct_range(_row_min(x), a[:, 0])
+            return _direct_maximum(a[:, 0])
         if self.dtype == self.work or w is not None:
             return False
         return bool(np.all(np.abs(a[:, 0]) * (self.inv_t or 1.0) <= 600.0))
@@ -372,7 +370,7 @@ class _Rows:
         np.subtract(x, c_hi[:, None], out=out, dtype=self.work, casting="same_kind")
         return True
 
-    def shifted_block(self, i0, i1, tmp):
+    def shifted_block(self, i0, i1, tmp, unshifted=True):
         x, kind = self.x[i0:i1], self.kind
         r = i1 - i0
         t1 = tmp.t1[:r]
@@ -407,7 +405,8 @@ class _Rows:
                 np.copyto(dest, -np.inf, where=mb)
             return dest
 
-        if kind != _SOFTMAX and self.unshifted_log(x, a, w):
+        redo = None
+        if kind != _SOFTMAX and unshifted and self.unshifted_log(a, w):
             # sum_k exp(x_k - a) = exp(-a) sum_k exp(x_k): one pass fewer, and no TwoSum.
             e = self.unshifted_exp(x, t1)
             e[rows, idx] = 0.0
@@ -415,6 +414,7 @@ class _Rows:
             if self.direct:
                 hi, lo = _exp_pair(-a[:, 0])
                 rest = s * hi + s * lo
+                redo = ~(s >= self.n * _DIRECT_SUM_PER_ENTRY) & ~bad
             else:
                 rest = s * np.exp(-a[:, 0] * (self.inv_t or 1.0))
             lse_rest = np.log1p(rest)
@@ -446,6 +446,9 @@ class _Rows:
             out[bad] = _nonfinite_rows(kind, x[bad], None if w is None else w[bad])
             if kind == _LOGSUMEXP:
                 self.rest[i0:i1][bad] = 0.0
+        if redo is not None:
+            for i in np.flatnonzero(redo):  # subnormal exponentials could matter
+                self.shifted_block(i0 + i, i0 + i + 1, tmp, unshifted=False)
 
     # -- a row longer than a block: three passes over its chunks ---------------------------------
     def _masked(self, i, c0, c1, buf):
@@ -466,13 +469,11 @@ class _Rows:
             np.copyto(y, -np.inf, where=~self.w[i, c0:c1])
         return y
 
-    def chunk_extremes(self, i, c0, c1, tmp):
-        """The maximum of the row's entries c0:c1 and where it is (the first NaN if any); also
-        their minimum if the row may take the unshifted path (else None)."""
+    def chunk_max(self, i, c0, c1, tmp):
+        """The maximum of the row's entries c0:c1 and where it is (the first NaN if any)."""
         xc = self._masked(i, c0, c1, tmp.t1)
         j = int(xc.argmax())
-        lowest = xc[int(xc.argmin())] if self.direct else None
-        return xc[j], c0 + j, lowest
+        return xc[j], c0 + j
 
     def chunk_sum(self, i, a, where_best, c0, c1, tmp, how):
         """Sums of exp(x - a) over the row's entries c0:c1 (a list: the sum, and its TwoSum
@@ -532,12 +533,10 @@ class _Rows:
             if _UNSHIFTED_MIN_SUM <= total < np.inf:
                 each_chunk(lambda *c: self.chunk_write(i, 0.0, total, *c, "unshifted"))
                 return
-        best, where_best, lowest = None, -1, None
-        for v, j, low in each_chunk(lambda *c: self.chunk_extremes(i, *c)):
+        best, where_best = None, -1
+        for v, j in each_chunk(lambda *c: self.chunk_max(i, *c)):
             if best is None or (not np.isnan(best) and (v > best or np.isnan(v))):
                 best, where_best = v, j  # the first maximum, or the first NaN
-            if self.direct:
-                lowest = low if lowest is None or not low >= lowest else lowest
         a = self.work.type(best)
         if not np.isfinite(a):
             w = None if self.w is None else self.w[i][None, :]
@@ -545,9 +544,15 @@ class _Rows:
             if self.kind == _LOGSUMEXP:
                 self.rest[i] = 0.0
             return
-        how = "direct" if self.direct and _in_direct_range(lowest, a) else "shifted"
-        parts = each_chunk(lambda *c: self.chunk_sum(i, a, where_best, *c, how))
-        total = math.fsum(p for ps in parts for p in ps)
+        def row_sum(how):
+            parts = each_chunk(lambda *c: self.chunk_sum(i, a, where_best, *c, how))
+            return math.fsum(p for ps in parts for p in ps)
+
+        how = "direct" if self.direct and _direct_maximum(a) else "shifted"
+        total = row_sum(how)
+        if how == "direct" and not total >= n * _DIRECT_SUM_PER_ENTRY:
+            how = "shifted"  # subnormal exponentials could matter: see _DIRECT_SUM_PER_ENTRY
+            total = row_sum(how)
         if how == "direct":
             hi, lo = _exp_pair(np.array([-a]))
             total = total * hi[0] + total * lo[0]
