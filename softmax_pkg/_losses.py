@@ -37,6 +37,7 @@ class _Problem:
         if reduction not in _REDUCTIONS:
             raise ValueError(f"reduction must be 'none', 'sum' or 'mean'; got {reduction!r}")
         self.eps = check_fraction(label_smoothing, "label_smoothing")
+        self._label_weight = self._totals = None  # computed once, on first use
         self.reduction = reduction
         self.axis, self.n_classes, self.dtype = ax, n_classes, z.dtype
         self.batch_shape = z.shape[:ax] + z.shape[ax + 1 :]
@@ -46,6 +47,8 @@ class _Problem:
         # Label smoothing's share of q for every class: eps / C * w_c.
         self.smooth_q = self.eps / n_classes * self.weight
         self._check_target(target, z.shape, ignore_index)
+        # Integer labels, none ignored, no weights, no smoothing: q is one-hot, Q = 1.
+        self.plain = self.probs is None and self.all_valid and weight is None and not self.eps
 
     def _check_weight(self, weight):
         if weight is None:
@@ -81,6 +84,7 @@ class _Problem:
                     + f"; got {labels[bad][0]}"
                 )
             self.labels, self.valid, self.probs = labels, valid, None
+            self.all_valid = ignore_index is None or bool(valid.all())
         elif kind == "f":
             if t.shape != tuple(logits_shape):
                 hint = (
@@ -107,6 +111,7 @@ class _Problem:
                     "got probability targets (give ignored samples weight by other means)"
                 )
             self.labels, self.valid, self.probs = None, np.ones(len(p), bool), p
+            self.all_valid = True
         else:
             raise TypeError(
                 "target must hold integer class indices or floating-point class probabilities; "
@@ -119,19 +124,27 @@ class _Problem:
         return (1.0 - self.eps) * self.probs[rows].astype(np.float64) * self.weight + self.smooth_q
 
     def label_weight(self):
-        """w[y_n] for index targets (0 where ignored)."""
-        labels = np.where(self.valid, self.labels, 0)
-        return np.where(self.valid, self.weight[labels], 0.0), labels
+        """w[y_n] for index targets (0 where ignored), and the labels with ignored ones at 0."""
+        if self._label_weight is None:
+            if self.all_valid:
+                self._label_weight = self.weight[self.labels], self.labels
+            else:
+                labels = np.where(self.valid, self.labels, 0)
+                self._label_weight = np.where(self.valid, self.weight[labels], 0.0), labels
+        return self._label_weight
 
     def totals(self):
         """Q[n], the sum of q over classes, and the 'mean' denominator."""
-        smooth_total = self.smooth_q.sum()
-        if self.probs is not None:
-            q_tot = (1.0 - self.eps) * (self.probs.astype(np.float64) @ self.weight) + smooth_total
-            return q_tot, float(len(self.probs))
-        wy, _ = self.label_weight()
-        q_tot = (1.0 - self.eps) * wy + np.where(self.valid, smooth_total, 0.0)
-        return q_tot, float(wy.sum())
+        if self._totals is None:
+            smooth_total = self.smooth_q.sum()
+            if self.probs is not None:
+                q = (1.0 - self.eps) * (self.probs.astype(np.float64) @ self.weight) + smooth_total
+                self._totals = q, float(len(self.probs))
+            else:
+                wy, _ = self.label_weight()
+                q = (1.0 - self.eps) * wy + np.where(self.valid, smooth_total, 0.0)
+                self._totals = q, float(wy.sum())
+        return self._totals
 
     def reduce(self, per_sample):
         if self.reduction == "none":
@@ -162,8 +175,12 @@ def _rows_dot_gap(z, zmax, vec_or_rows):
 def _per_sample_loss(prob: _Problem) -> np.ndarray:
     z = prob.z
     zmax, rest = lse_parts(z, 1)
-    q_tot, _ = prob.totals()
     finite = np.isfinite(zmax)
+    if prob.plain and finite.all():  # the common case, without the general bookkeeping
+        loss = zmax - z[np.arange(len(z)), prob.labels]
+        loss += rest
+        return loss
+    q_tot, _ = prob.totals()
     zmax_safe = np.where(finite, zmax, 0.0)
     if prob.probs is None:
         wy, labels = prob.label_weight()
