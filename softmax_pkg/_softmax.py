@@ -348,27 +348,24 @@ class _Rows:
         also puts any subnormal exp(x_k) below e^-108 of the maximal term, too small to matter.
         """
         if self.direct:
-            return _direct_maximum(a[:, 0])
+            return _direct_maximum(a)
         if self.dtype == self.work or w is not None:
             return False
-        return bool(np.all(np.abs(a[:, 0]) * (self.inv_t or 1.0) <= 600.0))
+        return bool(np.all(np.abs(a) * (self.inv_t or 1.0) <= 600.0))
 
-    def one_pass_output(self, x, a, lse_rest, out) -> bool:
-        """float16/32 log_softmax as x - (a + L) in one float64 pass, where that is accurate.
+    def one_pass_shift(self, a, lse_rest):
+        """a + L, if float16/32 log_softmax may be written as x - (a + L) in one float64 pass.
 
         With a + L = c_hi + c_lo (TwoSum), dropping c_lo changes every x_i - a - L by at most
         |c_lo|, and |x_i - a - L| >= L; if |c_lo| <= 2^-30 L in every row, the float64 result
-        is within 2^-30 relative before its one rounding to float16/32.
+        is within 2^-30 relative before its one rounding to float16/32. Otherwise None.
         """
-        if out.dtype == self.work or self.inv_t is not None:
-            return False
+        if self.dtype == self.work or self.inv_t is not None:
+            return None
         c_hi = a + lse_rest
         t = c_hi - a
         c_lo = (a - (c_hi - t)) + (lse_rest - t)
-        if not np.all(np.abs(c_lo) <= lse_rest * 2.0**-30):
-            return False
-        np.subtract(x, c_hi[:, None], out=out, dtype=self.work, casting="same_kind")
-        return True
+        return c_hi if np.all(np.abs(c_lo) <= lse_rest * 2.0**-30) else None
 
     def shifted_block(self, i0, i1, tmp, unshifted=True):
         x, kind = self.x[i0:i1], self.kind
@@ -406,7 +403,7 @@ class _Rows:
             return dest
 
         redo = None
-        if kind != _SOFTMAX and unshifted and self.unshifted_log(a, w):
+        if kind != _SOFTMAX and unshifted and self.unshifted_log(a[:, 0], w):
             # sum_k exp(x_k - a) = exp(-a) sum_k exp(x_k): one pass fewer, and no TwoSum.
             e = self.unshifted_exp(x, t1)
             e[rows, idx] = 0.0
@@ -418,7 +415,10 @@ class _Rows:
             else:
                 rest = s * np.exp(-a[:, 0] * (self.inv_t or 1.0))
             lse_rest = np.log1p(rest)
-            if kind == _LOG_SOFTMAX and not self.one_pass_output(x, a[:, 0], lse_rest, out):
+            c_hi = self.one_pass_shift(a[:, 0], lse_rest) if kind == _LOG_SOFTMAX else None
+            if c_hi is not None:
+                np.subtract(x, c_hi[:, None], out=out, dtype=self.work, casting="same_kind")
+            elif kind == _LOG_SOFTMAX:
                 y = shift(out if out.dtype == self.work else t1)
                 np.subtract(y, lse_rest[:, None], out=out, casting="same_kind")
         else:
@@ -478,7 +478,8 @@ class _Rows:
     def chunk_sum(self, i, a, where_best, c0, c1, tmp, how):
         """Sums of exp(x - a) over the row's entries c0:c1 (a list: the sum, and its TwoSum
         correction if any), without the entry at ``where_best`` for the log variants; of
-        exp(x) if ``how`` is "direct", of exp(x / T) if "unshifted" (float16/32 softmax)."""
+        exp(x / T) if ``how`` is "unshifted" (float16/32 softmax, every entry) or "direct"
+        (the log variants, see ``unshifted_log``)."""
         if how == "unshifted":
             return [float(self.unshifted_exp(self.x[i, c0:c1], tmp.t1[: c1 - c0]).sum())]
         out = None if self.kind == _LOGSUMEXP else self.out[i]
@@ -486,7 +487,7 @@ class _Rows:
         e = out[c0:c1] if store else tmp.t2[: c1 - c0]
         correction = None
         if how == "direct":
-            np.exp(self.x[i, c0:c1], out=e)
+            self.unshifted_exp(self.x[i, c0:c1], e)
         else:
             y = self._shifted(i, a, c0, c1, tmp.t1)
             correction = _exp_shifted(self.x[i, c0:c1], a, y, e, tmp.lo_view(c1 - c0))
@@ -494,9 +495,11 @@ class _Rows:
             e[where_best - c0] = 0.0
         return [float(e.sum())] + ([] if correction is None else [float(correction)])
 
-    def chunk_write(self, i, a, total, c0, c1, tmp, how):
+    def chunk_write(self, i, a, total, c0, c1, tmp, how, c_hi=None):
         out = self.out[i, c0:c1]
-        if how == "unshifted":
+        if c_hi is not None:  # log_softmax in one pass, see one_pass_shift
+            np.subtract(self.x[i, c0:c1], c_hi, out=out, dtype=self.work, casting="same_kind")
+        elif how == "unshifted":
             e = self.unshifted_exp(self.x[i, c0:c1], tmp.t1[: c1 - c0])
             np.multiply(e, 1.0 / total, out=out, casting="same_kind")
         elif self.kind == _SOFTMAX:
@@ -548,18 +551,25 @@ class _Rows:
             parts = each_chunk(lambda *c: self.chunk_sum(i, a, where_best, *c, how))
             return math.fsum(p for ps in parts for p in ps)
 
-        how = "direct" if self.direct and _direct_maximum(a) else "shifted"
+        log = self.kind != _SOFTMAX
+        how = "direct" if log and self.unshifted_log(np.array([a]), self.w) else "shifted"
         total = row_sum(how)
-        if how == "direct" and not total >= n * _DIRECT_SUM_PER_ENTRY:
+        if how == "direct" and self.direct and not total >= n * _DIRECT_SUM_PER_ENTRY:
             how = "shifted"  # subnormal exponentials could matter: see _DIRECT_SUM_PER_ENTRY
             total = row_sum(how)
-        if how == "direct":
+        if how == "direct" and self.direct:
             hi, lo = _exp_pair(np.array([-a]))
             total = total * hi[0] + total * lo[0]
+        elif how == "direct":
+            total = total * math.exp(-a * (self.inv_t or 1.0))
         if self.kind == _LOGSUMEXP:
             self.out[i], self.rest[i] = a, np.log1p(total)
             return
-        each_chunk(lambda *c: self.chunk_write(i, a, total, *c, how))
+        c_hi = None
+        if log:
+            c_hi = self.one_pass_shift(np.array([a]), np.array([np.log1p(total)]))
+        c_hi = None if c_hi is None else float(c_hi[0])
+        each_chunk(lambda *c: self.chunk_write(i, a, total, *c, how, c_hi))
 
     def run(self):
         m, n = self.x.shape

@@ -579,3 +579,15 @@ def test_scratch_kept_between_calls_is_bounded_and_can_be_freed():
         assert all(buf.nbytes <= _softmax._SCRATCH_MAX for buf in cache.buffers.values())
     _softmax.clear_scratch()
     assert all(not cache.buffers for cache in _softmax._caches)
+
+
+@pytest.mark.parametrize("n", [300, (1 << 17) + 3])
+@pytest.mark.parametrize("temperature", [0.5, 3.0])
+def test_float32_with_a_temperature_is_within_1_ulp(n, temperature):
+    # float32 rows skip the shift (softmax) or scale an unshifted sum (log_softmax), with the
+    # temperature applied in float64; short rows take the blocked path, long ones the chunked.
+    x = np.random.default_rng(n).normal(0, 8, n).astype(np.float32)
+    scaled = x.astype(np.float64) / temperature  # within 1e-16 of x / T: far below float32's ulp
+    for name in ("softmax", "log_softmax"):
+        got = FUNCS[name](x, temperature=temperature)
+        assert ulp_error(got, exact(name, scaled, dps=30)).max() <= 1.0, name
