@@ -160,6 +160,10 @@ def _exp_shifted(x, a, y, e, lo):
 # own. A subnormal exp(x_k) (x_k < -708) is off by up to 2^-1075, so s must be at least
 # n 2^-1019 for those errors to stay below 2^-56 of it; other rows are redone with the shift.
 _DIRECT_MIN = 256
+# logsumexp (and cross_entropy) finish exp(-a) for all rows at once, after the blocks (see
+# _Rows.finish_direct): a per-block double-double exp is a few dozen NumPy calls on small
+# arrays, which threads contending for the GIL slow down more than the TwoSum they replace.
+_DIRECT_MIN_LSE = 64
 _DIRECT_LO, _DIRECT_HI = -700.0, 600.0
 _DIRECT_SUM_PER_ENTRY = 2.0**-1019
 
@@ -299,7 +303,8 @@ class _Rows:
         # The log variants promise 2 ulp at the maximum, which needs exp(x - a) exact to ~1 ulp.
         self.exact_shift = kind != _SOFTMAX and arr.dtype == self.work and self.inv_t is None
         # Long unmasked float64 rows in the log variants may sum exp(x) unshifted instead.
-        self.direct = self.exact_shift and mask is None and arr.shape[axis] >= _DIRECT_MIN
+        direct_min = _DIRECT_MIN_LSE if kind == _LOGSUMEXP else _DIRECT_MIN
+        self.direct = self.exact_shift and mask is None and arr.shape[axis] >= direct_min
         # float16/32 softmax without a mask does without the maximum (see _UNSHIFTED_MIN_SUM).
         self.unshifted = kind == _SOFTMAX and arr.dtype != self.work and mask is None
         m, n = self.x.shape
@@ -311,6 +316,8 @@ class _Rows:
             self.rest = np.empty(m, dtype=self.work)  # log1p of the sum without the maximum
         else:
             self.out = np.empty((m, n), dtype=arr.dtype)
+        # Unshifted sums of rows that finish_direct completes (NaN: rows done otherwise).
+        self.sums = np.full(m, np.nan) if self.direct and kind == _LOGSUMEXP else None
 
     def result(self):
         if self.kind != _LOGSUMEXP:
@@ -408,7 +415,10 @@ class _Rows:
             e = self.unshifted_exp(x, t1)
             e[rows, idx] = 0.0
             s = _row_sums(e)
-            if self.direct:
+            if self.sums is not None:  # logsumexp: finish_direct scales the sums later
+                self.sums[i0:i1] = np.where(bad, np.nan, s)
+                rest = np.zeros(r)
+            elif self.direct:
                 hi, lo = _exp_pair(-a[:, 0])
                 rest = s * hi + s * lo
                 redo = ~(s >= self.n * _DIRECT_SUM_PER_ENTRY) & ~bad
@@ -594,12 +604,30 @@ class _Rows:
                 self.block(starts[j], min(starts[j] + step, m), tmp)
 
             _parallel_for(len(starts), threads, body, lambda: self.temps((min(step, m), n), second))
+            self.finish_direct()
         elif m >= threads:
             _parallel_for(m, threads, lambda i, tmp: self.long_row(i, 1), lambda: None)
         else:
             for i in range(m):
                 self.long_row(i, threads)
         return self.result()
+
+    def finish_direct(self):
+        """logsumexp rows summed unshifted: log1p(sum * exp(-a)), exp(-a) in double-double for
+        all of them at once; rows whose sum is too small to trust are redone with the shift."""
+        if self.sums is None:
+            return
+        rows = np.flatnonzero(~np.isnan(self.sums))
+        if not rows.size:
+            return
+        s, a = self.sums[rows], self.out[rows]
+        hi, lo = _exp_pair(-a)
+        self.rest[rows] = np.log1p(s * hi + s * lo)
+        small = rows[~(s >= self.n * _DIRECT_SUM_PER_ENTRY)]
+        if small.size:
+            tmp = self.temps((1, self.n))
+            for i in small:  # subnormal exponentials could matter
+                self.shifted_block(i, i + 1, tmp, unshifted=False)
 
 
 # -- threads -----------------------------------------------------------------------------------

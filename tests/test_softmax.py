@@ -363,6 +363,12 @@ def test_unshifted_log_path_is_as_accurate_as_the_shifted_one(monkeypatch, n):
             if n < 10_000 or k in (1, 5, 7):  # mpmath on long rows: a few only
                 assert ulp_error(got, exact(name, x, dps=30)).max() <= 2.0, (name, k)
         assert (len(shifted) > before) == (k >= len(inside)), k
+    if n < 10_000:  # the same rows as one batch: each row takes its own route
+        batch = np.stack(inside + outside)
+        for name in ("log_softmax", "logsumexp"):
+            got = FUNCS[name](batch)
+            for k, x in enumerate(batch):
+                assert ulp_error(got[k], exact(name, x, dps=30)).max() <= 2.0, (name, k)
 
 
 @pytest.mark.parametrize("n", [50, (1 << 17) + 7])
