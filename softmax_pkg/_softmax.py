@@ -620,10 +620,12 @@ class _Rows:
         rows = np.flatnonzero(~np.isnan(self.sums))
         if not rows.size:
             return
-        s, a = self.sums[rows], self.out[rows]
-        hi, lo = _exp_pair(-a)
-        self.rest[rows] = np.log1p(s * hi + s * lo)
-        small = rows[~(s >= self.n * _DIRECT_SUM_PER_ENTRY)]
+        for c in range(0, rows.size, 1 << 13):  # in pieces: _exp_pair's temporaries stay small
+            part = rows[c : c + (1 << 13)]
+            s = self.sums[part]
+            hi, lo = _exp_pair(-self.out[part])
+            self.rest[part] = np.log1p(s * hi + s * lo)
+        small = rows[~(self.sums[rows] >= self.n * _DIRECT_SUM_PER_ENTRY)]
         if small.size:
             tmp = self.temps((1, self.n))
             for i in small:  # subnormal exponentials could matter
