@@ -10,9 +10,10 @@ more accurate value (within 1 ulp); float64 is computed in float64.
 Three ways to the sum of the exponentials, all as accurate as the contract asks:
 
 - shifted, exp(x - max): always valid; float64 log variants add the TwoSum correction of x - max;
-- unshifted, exp(x) * exp(-max), for the log variants when every exp(x) is a normal float64
-  (float64 rows of >= 256 entries in [-700, 600], exp(-max) in double-double) or when float64 is
-  far more precise than the result (float16/32, |max| <= 600);
+- unshifted, exp(x) * exp(-max), for the log variants: float64 rows of >= 256 entries (64 for
+  logsumexp) whose maximum lies in [-700, 600], with exp(-max) in double-double and a check
+  that subnormal exponentials cannot matter; float16/32 rows with |max| <= 600, where float64
+  is far more precise than the result;
 - unshifted without the maximum at all, exp(x) / sum, for float16/32 softmax.
 """
 
@@ -888,9 +889,9 @@ def log_softmax(
     maximum the result is the tiny negative number it should be, where ``log(sum)`` returns 0
     (scipy issue gh-19521). With ``temperature=1``, every entry is within 2 ulp of the exact
     value. For float64 input the rounding of :math:`x_k - m` would otherwise cost up to
-    :math:`|x_k - m|/2` ulp in each term: rows of 256 entries or more within [-700, 600] avoid
-    it by summing :math:`e^{x_k}` unshifted and scaling by :math:`e^{-m}` computed in
-    double-double; other rows recover the rounding error with TwoSum.
+    :math:`|x_k - m|/2` ulp in each term: rows of 256 entries or more with :math:`m` in
+    [-700, 600] avoid it by summing :math:`e^{x_k}` unshifted and scaling by :math:`e^{-m}`
+    computed in double-double; other rows recover the rounding error with TwoSum.
 
     Defined behaviour for non-finite input and masks:
 
