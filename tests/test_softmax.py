@@ -597,3 +597,28 @@ def test_float32_with_a_temperature_is_within_1_ulp(n, temperature):
     for name in ("softmax", "log_softmax"):
         got = FUNCS[name](x, temperature=temperature)
         assert ulp_error(got, exact(name, scaled, dps=30)).max() <= 1.0, name
+
+
+def test_calls_from_several_threads_at_once_give_the_serial_results():
+    # The pool and each thread's scratch buffers are shared state: callers running at the same
+    # time must not see each other's numbers.
+    import threading
+
+    rng = np.random.default_rng(13)
+    arrays = [rng.normal(0, 10, shape) for shape in [(300, 4096), (64, 70000), (2, 300000)]]
+    arrays += [a.astype(np.float32) for a in arrays]
+    expected = [[f(a) for f in FUNCS.values()] for a in arrays]
+    mismatches = []
+
+    def caller(k):
+        for _ in range(3):
+            for j, f in enumerate(FUNCS.values()):
+                if not np.array_equal(f(arrays[k]), expected[k][j]):
+                    mismatches.append((k, j))
+
+    threads = [threading.Thread(target=caller, args=(k,)) for k in range(len(arrays))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not mismatches
