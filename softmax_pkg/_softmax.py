@@ -332,13 +332,15 @@ class _Rows:
 
     # -- one block of whole rows ---------------------------------------------------------------
     def block(self, i0, i1, tmp):
+        """Rows i0:i1 of the result: float16/32 softmax without the maximum where it can,
+        everything else in ``rows_block``."""
         if not self.unshifted:
-            return self.shifted_block(i0, i1, tmp)
+            return self.rows_block(i0, i1, tmp)
         t1 = tmp.t1[: i1 - i0]
         s = _row_sums(self.unshifted_exp(self.x[i0:i1], t1))
         np.multiply(t1, (1.0 / s)[:, None], out=self.out[i0:i1], casting="same_kind")
         for i in np.flatnonzero(~((s >= _UNSHIFTED_MIN_SUM) & (s < np.inf))):
-            self.shifted_block(i0 + i, i0 + i + 1, tmp)
+            self.rows_block(i0 + i, i0 + i + 1, tmp)
 
     def unshifted_exp(self, x, dest):
         """exp(x / T) in the working precision (float64), into ``dest``."""
@@ -375,7 +377,10 @@ class _Rows:
         c_lo = (a - (c_hi - t)) + (lse_rest - t)
         return c_hi if np.all(np.abs(c_lo) <= lse_rest * 2.0**-30) else None
 
-    def shifted_block(self, i0, i1, tmp, unshifted=True):
+    def rows_block(self, i0, i1, tmp, unshifted=True):
+        """Rows i0:i1, every kind: find the maxima, then sum the exponentials shifted (TwoSum
+        for float64 log variants) or, where ``unshifted_log`` allows it and ``unshifted`` is
+        True, unshifted; non-finite rows follow the table in EDGE_CASES."""
         x, kind = self.x[i0:i1], self.kind
         r = i1 - i0
         t1 = tmp.t1[:r]
@@ -459,7 +464,7 @@ class _Rows:
                 self.rest[i0:i1][bad] = 0.0
         if redo is not None:
             for i in np.flatnonzero(redo):  # subnormal exponentials could matter
-                self.shifted_block(i0 + i, i0 + i + 1, tmp, unshifted=False)
+                self.rows_block(i0 + i, i0 + i + 1, tmp, unshifted=False)
 
     # -- a row longer than a block: three passes over its chunks ---------------------------------
     def _masked(self, i, c0, c1, buf):
@@ -630,7 +635,7 @@ class _Rows:
         if small.size:
             tmp = self.temps((1, self.n))
             for i in small:  # subnormal exponentials could matter
-                self.shifted_block(i, i + 1, tmp, unshifted=False)
+                self.rows_block(i, i + 1, tmp, unshifted=False)
 
 
 # -- threads -----------------------------------------------------------------------------------
