@@ -194,6 +194,13 @@ def _exp_table() -> tuple[np.ndarray, np.ndarray]:
     return _table
 
 
+def _two_sum(p, q):
+    """fl(p + q) and its rounding error, exactly: p + q = s + err (Knuth's TwoSum)."""
+    s = p + q
+    w = s - p
+    return s, (p - (s - w)) + (q - w)
+
+
 def _exp_pair(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """exp(b) for float64 b in [-700, 700] as (hi, lo), hi + lo within ~2^-60 relative.
 
@@ -204,9 +211,8 @@ def _exp_pair(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     k = np.rint(b * (1.0 / math.log(2.0)))
     u = b - k * _LN2[0]  # exact (Sterbenz)
     v = -k * _LN2[1]  # exact
-    r_hi = u + v  # TwoSum of u and v: r_hi + r_lo = u + v exactly
-    w = r_hi - u
-    r_lo = (u - (r_hi - w)) + (v - w) - k * _LN2[2]
+    r_hi, r_lo = _two_sum(u, v)
+    r_lo = r_lo - k * _LN2[2]
     j = np.rint(r_hi * _STEPS)
     t = r_hi - j * (1.0 / _STEPS)  # exact
     # exp(t + r_lo) - 1 = m, to first order in r_lo (~1e-16): t + r_lo + t^2/2 + ... + t^6/720
@@ -363,6 +369,15 @@ class _Rows:
             return False
         return bool(np.all(np.abs(a) * (self.inv_t or 1.0) <= 600.0))
 
+    def unshifted_rest(self, s, a):
+        """sum_k exp((x_k - a) / T) of rows with maxima ``a`` from their unshifted sums
+        ``s = sum_k exp(x_k / T)``, and whether each row's result can be trusted: a float64 sum
+        must be large enough (``_DIRECT_SUM_PER_ENTRY``); float16/32 ones always are."""
+        if self.direct:
+            hi, lo = _exp_pair(-a)
+            return s * hi + s * lo, s >= self.n * _DIRECT_SUM_PER_ENTRY
+        return s * np.exp(-a * (self.inv_t or 1.0)), np.ones(np.shape(s), dtype=bool)
+
     def one_pass_shift(self, a, lse_rest):
         """a + L, if float16/32 log_softmax may be written as x - (a + L) in one float64 pass.
 
@@ -372,9 +387,7 @@ class _Rows:
         """
         if self.dtype == self.work or self.inv_t is not None:
             return None
-        c_hi = a + lse_rest
-        t = c_hi - a
-        c_lo = (a - (c_hi - t)) + (lse_rest - t)
+        c_hi, c_lo = _two_sum(a, lse_rest)
         return c_hi if np.all(np.abs(c_lo) <= lse_rest * 2.0**-30) else None
 
     def rows_block(self, i0, i1, tmp, unshifted=True):
@@ -424,12 +437,9 @@ class _Rows:
             if self.sums is not None:  # logsumexp: finish_direct scales the sums later
                 self.sums[i0:i1] = np.where(bad, np.nan, s)
                 rest = np.zeros(r)
-            elif self.direct:
-                hi, lo = _exp_pair(-a[:, 0])
-                rest = s * hi + s * lo
-                redo = ~(s >= self.n * _DIRECT_SUM_PER_ENTRY) & ~bad
             else:
-                rest = s * np.exp(-a[:, 0] * (self.inv_t or 1.0))
+                rest, trusted = self.unshifted_rest(s, a[:, 0])
+                redo = ~trusted & ~bad
             lse_rest = np.log1p(rest)
             c_hi = self.one_pass_shift(a[:, 0], lse_rest) if kind == _LOG_SOFTMAX else None
             if c_hi is not None:
@@ -570,20 +580,17 @@ class _Rows:
         log = self.kind != _SOFTMAX
         how = "direct" if log and self.unshifted_log(np.array([a]), self.w) else "shifted"
         total = row_sum(how)
-        if how == "direct" and self.direct and not total >= n * _DIRECT_SUM_PER_ENTRY:
-            how = "shifted"  # subnormal exponentials could matter: see _DIRECT_SUM_PER_ENTRY
-            total = row_sum(how)
-        if how == "direct" and self.direct:
-            hi, lo = _exp_pair(np.array([-a]))
-            total = total * hi[0] + total * lo[0]
-        elif how == "direct":
-            total = total * math.exp(-a * (self.inv_t or 1.0))
+        if how == "direct":
+            rest, trusted = self.unshifted_rest(np.array([total]), np.array([a]))
+            if trusted[0]:
+                total = float(rest[0])
+            else:  # subnormal exponentials could matter
+                how = "shifted"
+                total = row_sum(how)
         if self.kind == _LOGSUMEXP:
             self.out[i], self.rest[i] = a, np.log1p(total)
             return
-        c_hi = None
-        if log:
-            c_hi = self.one_pass_shift(np.array([a]), np.array([np.log1p(total)]))
+        c_hi = self.one_pass_shift(np.array([a]), np.array([np.log1p(total)])) if log else None
         c_hi = None if c_hi is None else float(c_hi[0])
         each_chunk(lambda *c: self.chunk_write(i, a, total, *c, how, c_hi))
 
@@ -626,15 +633,13 @@ class _Rows:
         rows = np.flatnonzero(~np.isnan(self.sums))
         if not rows.size:
             return
+        tmp = None
         for c in range(0, rows.size, 1 << 13):  # in pieces: _exp_pair's temporaries stay small
             part = rows[c : c + (1 << 13)]
-            s = self.sums[part]
-            hi, lo = _exp_pair(-self.out[part])
-            self.rest[part] = np.log1p(s * hi + s * lo)
-        small = rows[~(self.sums[rows] >= self.n * _DIRECT_SUM_PER_ENTRY)]
-        if small.size:
-            tmp = self.temps((1, self.n))
-            for i in small:  # subnormal exponentials could matter
+            rest, trusted = self.unshifted_rest(self.sums[part], self.out[part])
+            self.rest[part] = np.log1p(rest)
+            for i in part[~trusted]:  # subnormal exponentials could matter
+                tmp = tmp or self.temps((1, self.n))
                 self.rows_block(i, i + 1, tmp, unshifted=False)
 
 

@@ -17,6 +17,7 @@ size, so ~1.0 means "the output and nothing else".
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import time
 import tracemalloc
@@ -86,15 +87,16 @@ def median_times(funcs, *args, repeats):
     return [float(np.median(t)) for t in times]
 
 
-_FLUSH: list[np.ndarray] = []
+@functools.cache
+def _flush_buffer() -> np.ndarray:
+    return np.zeros(1 << 23)  # 64 MiB, twice this machine's last-level cache
 
 
 def _flush_caches():
     """Evict the input from the CPU caches, so that every timed call starts from main memory
     (otherwise whichever function runs after the other finds the input still cached)."""
-    if not _FLUSH:
-        _FLUSH.append(np.zeros(1 << 23))  # 64 MiB, twice this machine's last-level cache
-    np.add(_FLUSH[0], 1.0, out=_FLUSH[0])
+    buf = _flush_buffer()
+    np.add(buf, 1.0, out=buf)
 
 
 def median_time(func, *args, repeats):
