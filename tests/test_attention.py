@@ -179,3 +179,26 @@ def test_bad_arguments_name_the_argument():
         attention_weights(np.ones((2, 2)) * 1j, K[:, :2])
     with pytest.raises(ValueError, match="at least 2 dimensions"):
         attention_weights(np.ones(4), K)
+
+
+def test_matches_pytorch_including_a_fully_masked_row():
+    """PyTorch's scaled_dot_product_attention gives zeros (not NaN) for a query with no key left,
+    and finite gradients: the convention the chapter describes. Values and gradients agree."""
+    from conftest import import_or_need
+
+    torch = import_or_need("torch")
+    Q, K, V = draw(seed=10)
+    G = np.random.default_rng(11).normal(size=(5, 3))
+    mask = causal_mask(5, 7)
+    mask[2] = False
+    q, k, v = (torch.tensor(a, requires_grad=True) for a in (Q, K, V))
+    out = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=torch.tensor(mask))
+    out.backward(torch.tensor(G))
+    np.testing.assert_allclose(
+        out.detach().numpy(), scaled_dot_product_attention(Q, K, V, mask=mask), atol=1e-14
+    )
+    assert np.all(out.detach().numpy()[2] == 0.0)
+    for ours, theirs in zip(scaled_dot_product_attention_vjp(Q, K, V, G, mask=mask), (q, k, v)):
+        np.testing.assert_allclose(ours, theirs.grad.numpy(), atol=1e-13)
+    # torch.softmax itself still gives NaN for a row of -inf, as the package's softmax does.
+    assert torch.isnan(torch.softmax(torch.full((4,), -torch.inf), 0)).all()
