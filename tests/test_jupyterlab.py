@@ -27,10 +27,17 @@ from conftest import BUILD_DIR, REPO, block_outside_world, import_or_need, launc
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-# A chapter, as a Binder reader opens it, and the page that gathers every figure. The number is
+# Chapters, as a Binder reader opens them, and the page that gathers every figure. The number is
 # how many figures each shows, each an ipywidgets.Image holding the PNG the kernel drew; the
-# first figure of both is the temperature figure.
-NOTEBOOKS = {"book/01_softmax.ipynb": 1, "book/interactive.ipynb": 4}
+# first figure of 01 and of the page is the temperature figure, that of 12 the attention figure.
+NOTEBOOKS = {"book/01_softmax.ipynb": 1, "book/interactive.ipynb": 5, "book/12_attention.ipynb": 1}
+# The sliders of the first figure that the test moves (by position), each one step to the right
+# with the keyboard, and the value each must then show.
+MOVES = {
+    "book/01_softmax.ipynb": [(0, "1.5")],  # a1: 1.0 -> 1.5
+    "book/interactive.ipynb": [(0, "1.5")],
+    "book/12_attention.ipynb": [(0, "128"), (2, "padding")],  # d: 64 -> 128; mask: none -> padding
+}
 # Not in _build/screenshots/, which test_site.py empties when it starts.
 SCREENSHOTS = BUILD_DIR / "jupyterlab"
 # User settings, in a temporary folder: never save the notebook (nothing is written back), and
@@ -151,7 +158,12 @@ def test_a_slider_moved_in_jupyterlab_changes_the_figure(jupyter_lab, notebook):
         images = page.locator(".jp-OutputArea-output img.widget-image")
         page.wait_for_function(
             "document.querySelectorAll('.jp-OutputArea-output img.widget-image').length"
-            f" >= {NOTEBOOKS[notebook]}"
+            f" >= {NOTEBOOKS[notebook]}",
+            timeout=240_000,  # chapter 12 computes for a while before its figure
+        )
+        # Every cell has run: the kernel is free to answer the sliders at once.
+        page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').wait_for(
+            timeout=240_000
         )
         first = images.first
         first.scroll_into_view_if_needed()
@@ -162,22 +174,25 @@ def test_a_slider_moved_in_jupyterlab_changes_the_figure(jupyter_lab, notebook):
         # JupyterLab chose the live widget view; the static HTML version is not shown.
         assert page.locator(".jp-OutputArea-output .smx-viz").count() == 0
 
-        # The figure's first slider (a1 of the temperature figure): focus its handle, press →.
+        # Each slider to move: focus its handle, press →, wait for the kernel's new figure.
         widget = page.locator(".jp-OutputArea-output .widget-vbox").first
-        handle = widget.locator(".noUi-handle").first
-        handle.focus()
-        page.keyboard.press("ArrowRight")
-        page.wait_for_function(
-            "([img, src]) => img.src !== src && img.complete && img.naturalWidth > 0",
-            arg=[first.element_handle(), before],
-            timeout=30_000,
-        )
-        after = first.get_attribute("src")
-        readout = widget.locator(".widget-readout").first.inner_text()
+        after, readouts = before, []
+        for position, _ in MOVES[notebook]:
+            shown = after
+            widget.locator(".noUi-handle").nth(position).focus()
+            page.keyboard.press("ArrowRight")
+            page.wait_for_function(
+                "([img, src]) => img.src !== src && img.complete && img.naturalWidth > 0",
+                arg=[first.element_handle(), shown],
+                timeout=30_000,
+            )
+            after = first.get_attribute("src")
+            readouts.append(widget.locator(".widget-readout").nth(position).inner_text().strip())
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         widget.screenshot(path=str(SCREENSHOTS / f"live__{Path(notebook).stem}.png"))
         browser.close()
 
     assert after != before, "the live figure did not change after the slider moved"
-    assert readout.strip() == "1.5", f"the slider shows {readout!r}, not the next value 1.5"
+    expected = [text for _, text in MOVES[notebook]]
+    assert readouts == expected, f"the sliders show {readouts}, not the next values {expected}"
     assert not blocked, f"JupyterLab asked for the outside world: {blocked[:5]}"

@@ -21,7 +21,7 @@ from test_site import html_pages, site  # noqa: F401 - site: a fixture
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PAGE = "book/interactive.html"
-KINDS = ["bars", "heatmap", "lossgrad", "classifier"]
+KINDS = ["bars", "heatmap", "lossgrad", "classifier", "attention"]
 SCREENSHOTS = BUILD_DIR / "screenshots"
 # What the site must never contain: ipywidgets' own markup, which no widget manager would bring
 # to life on a page without a kernel.
@@ -184,6 +184,31 @@ def test_static_loss_figure_shows_the_cross_entropy_at_the_slider_values(browser
     assert title == f"L = {loss:.3f} at a₃ = -2.5"
 
 
+def test_static_attention_figure_shows_the_weights_at_the_slider_values(browser_page):
+    page, _ = browser_page
+    root = figure(page, "attention")
+    move(root, "d", 8)  # d = 256
+    move(root, "scaled", 0)  # s = 1
+    state = move(root, "mask", 2)  # causal
+    assert state["outputs"] == ["256", "1", "causal"]
+    attention = pytest.importorskip("softmax_pkg.viz").attention_widget()  # the same seeded Q, K
+    Z = attention.Q[:, :256] @ attention.K[:, :256].T
+    causal = np.tril(np.ones((6, 6), dtype=bool))
+    A = softmax(np.where(causal, Z, -np.inf))
+    cells = [float(t) for t in state["texts"] if re.fullmatch(r"\d\.\d{2}", t)]
+    np.testing.assert_allclose(cells, A[causal], atol=0.5e-2 + 1e-12)  # masked cells: no number
+    J = [np.linalg.norm(np.diag(S) - np.outer(S, S)) for S in A]
+    stats = f"largest weight {A.max():.3f}, mean ‖J‖ of a row {np.mean(J):.3f}"
+    assert stats in state["texts"]
+    assert "softmax(QKᵀ·s), d = 256, s = 1, mask: causal" in state["texts"]
+    # Masked cells are grey: as many grey cells as masked entries.
+    fills = root.evaluate(
+        """(root) => Array.from(root.querySelectorAll("svg rect"))
+             .map((r) => r.getAttribute("fill")).filter((f) => f === "#c8c8c8").length"""
+    )
+    assert fills == int((~causal).sum())
+
+
 def test_no_page_of_the_site_ships_a_dead_widget(book_build: BookBuild):
     assert book_build.html_dir.joinpath(PAGE).exists(), "the site was not built"
     problems = []
@@ -207,6 +232,7 @@ CHAPTER_FIGURES = {
     "book/03_softmax_derivative.html": "heatmap",
     "book/10_softmax_ce_gradient.html": "lossgrad",
     "book/11_classifier.html": "classifier",
+    "book/12_attention.html": "attention",
 }
 
 

@@ -16,6 +16,7 @@ JavaScript renderer: the sliders work without a kernel and without a network.
 ['0.0159', '0.1173', '0.8668']
 """
 
+from ._attention import AttentionFigure, attention_widget
 from ._classifier import ClassifierFigure, classifier_widget, three_blobs, train_snapshots
 from ._figure import Control, InteractiveFigure
 from ._jacobian import JacobianFigure, jacobian_widget
@@ -27,6 +28,7 @@ __all__ = [
     "jacobian_widget",
     "loss_gradient_widget",
     "classifier_widget",
+    "attention_widget",
     "loss_and_gradient",
     "train_snapshots",
     "three_blobs",
@@ -36,4 +38,5 @@ __all__ = [
     "JacobianFigure",
     "LossGradientFigure",
     "ClassifierFigure",
+    "AttentionFigure",
 ]

@@ -297,6 +297,65 @@
         right.title.textContent = "objective " + fixed(loss[epochs - 1], 3) + ", accuracy " + fixed(slice(s.accuracy, [a, b])[e], 3);
       },
     },
+
+    // key dimension, scale, mask -> attention weights (AttentionFigure); controls: d, scaled, mask
+    attention: {
+      setup(root, data) {
+        const m = data.meta;
+        const [W, H] = data.size;
+        const n = m.xticks.length;
+        const side = Math.min(W - 190, H - 110);
+        const ax = axes(root, { x: 75, y: 30, w: side, h: side }, {
+          xlim: [-0.5, n - 0.5], ylim: [n - 0.5, -0.5], xlabel: m.xlabel, ylabel: m.ylabel, ylabelGap: 48,
+          xticks: m.xticks.map((t, j) => [j, t]), yticks: m.yticks.map((t, i) => [i, t]),
+        });
+        const cells = [];
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < n; j++) {
+            const rect = svg(ax.plot, "rect", { x: ax.X(j - 0.5), y: ax.Y(i - 0.5), width: ax.X(j + 0.5) - ax.X(j - 0.5), height: ax.Y(i + 0.5) - ax.Y(i - 0.5) });
+            const text = svg(ax.plot, "text", { x: ax.X(j), y: ax.Y(i) + 4, "text-anchor": "middle" });
+            cells.push({ rect: rect, text: text });
+          }
+        }
+        // The colour bar: weights from 0 (bottom) to 1 (top); masked cells are grey, off the scale.
+        const bar = { x: 75 + side + 25, y: 30, w: 16, h: side };
+        const count = m.cmap.length;
+        m.cmap.forEach((color, k) => {
+          svg(root, "rect", { x: bar.x, y: bar.y + bar.h - ((k + 1) / count) * bar.h, width: bar.w, height: bar.h / count + 0.5, fill: color });
+        });
+        svg(root, "rect", { x: bar.x, y: bar.y, width: bar.w, height: bar.h, class: "smx-frame" });
+        for (const v of [0, 0.2, 0.4, 0.6, 0.8, 1]) {
+          const y = bar.y + bar.h - v * bar.h;
+          svg(root, "line", { x1: bar.x + bar.w, x2: bar.x + bar.w + 4, y1: y, y2: y, class: "smx-tick" });
+          svg(root, "text", { x: bar.x + bar.w + 7, y: y + 4 }, fixed(v, 1));
+        }
+        const x = bar.x + bar.w + 45;
+        const y = bar.y + bar.h / 2;
+        svg(root, "text", { x: x, y: y, "text-anchor": "middle", transform: `rotate(90 ${x} ${y})` }, m.cbar_label);
+        const stats = svg(root, "text", { x: 75 + side / 2, y: 30 + side + 62, "text-anchor": "middle", class: "smx-stats" });
+        return { ax: ax, cells: cells, stats: stats, A: decode(data.arrays.A), S: decode(data.arrays.stats), mask: decode(data.arrays.mask) };
+      },
+      draw(s, index, data) {
+        const m = data.meta;
+        const A = slice(s.A, index);
+        const mask = slice(s.mask, [index[2]]);
+        const last = m.cmap.length - 1;
+        s.cells.forEach((cell, k) => {
+          const v = A[k];
+          if (mask[k]) {
+            cell.rect.setAttribute("fill", m.cmap[Math.max(0, Math.min(last, Math.round(v * last)))]);
+            cell.text.textContent = fixed(v, 2);
+            cell.text.style.fill = v > m.dark ? "white" : "black"; // as in the PNG
+          } else {
+            cell.rect.setAttribute("fill", m.masked);
+            cell.text.textContent = "";
+          }
+        });
+        const [largest, norm] = slice(s.S, index);
+        s.stats.textContent = "largest weight " + fixed(largest, 3) + ", mean ‖J‖ of a row " + fixed(norm, 3);
+        s.ax.title.textContent = fill(m.title, data.controls, index);
+      },
+    },
   };
 
   // The page's own "Launch on Binder" button (sphinx-book-theme), if there is one.
