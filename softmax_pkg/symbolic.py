@@ -5,7 +5,7 @@ symbolic softmax, built here from the definition S_i = exp(a_i) / sum_k exp(a_k)
 derivation in one chapter and a check in another differentiate the same expression.
 
 SymPy is not a dependency of :mod:`softmax_pkg`: it is imported when a function here is first
-called, and a clear :class:`ImportError` says how to install it if it is missing.
+called, and a clear ``ImportError`` says how to install it if it is missing.
 """
 
 from __future__ import annotations
@@ -62,8 +62,8 @@ def is_zero(expression: Any) -> bool:
     """True if a SymPy expression, or every entry of a matrix, cancels to zero.
 
     Softmax expressions are rational functions of the exponentials ``exp(a_k)``, and
-    :func:`sympy.cancel` (common denominator, cancel common factors) decides whether such a
-    function is zero; it is faster and more predictable than :func:`sympy.simplify`.
+    ``sympy.cancel`` (common denominator, cancel common factors) decides whether such a
+    function is zero; it is faster and more predictable than ``sympy.simplify``.
 
     Examples
     --------

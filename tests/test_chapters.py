@@ -21,10 +21,11 @@ LONG_CELL = 15  # lines; a visible code cell longer than this belongs in the pac
 PART_ONE = ("01_softmax", "02_vector_calculus", "03_softmax_derivative", "04_common_mistakes")
 HIDDEN_TAGS = {"hide-input", "remove-input", "remove-cell", "hide-cell"}
 
-# A static code block: a fenced ```python (or py, ipython, ipython3) block or a {code-cell}
-# directive, written with backticks or colons. Neither runs when the book is built.
+# A static code block: a fenced ```python (or py, ipython, ipython3) block, or a {code-cell},
+# {code-block} or {code} directive, written with backticks or colons. Neither runs when the book is built.
 STATIC_CODE = re.compile(
-    r"^\s*(`{3,}|~{3,}|:{3,})\s*(\{code-cell\}|python3?\b|py\b|ipython3?\b)", re.MULTILINE
+    r"^\s*(`{3,}|~{3,}|:{3,})\s*(\{code-cell\}|\{code-block\}|\{code\}|python3?\b|py\b|ipython3?\b)",
+    re.MULTILINE,
 )
 SOLUTION_START = re.compile(r"^\s*(`{3,}|:{3,})\{solution-start\}", re.MULTILINE)
 SOLUTION_END = re.compile(r"^\s*(`{3,}|:{3,})\{solution-end\}", re.MULTILINE)
@@ -202,6 +203,7 @@ def test_the_detectors_catch_static_code_private_names_and_long_cells(tmp_path: 
         tmp_path,
         ("markdown", "````{solution} ex-a\n:class: dropdown\n\n```python\nx = 1\n```\n````\n", []),
         ("markdown", "```{solution-start} ex-b\n```\nText.\n```python\ny = 2\n```", []),
+        ("markdown", ":::{code-block} python\ny = 3\n:::", []),
         ("code", "from softmax_pkg._softmax import engine\n", []),
         ("markdown", "```{solution-end}\n```", []),
         ("markdown", "```{solution-start} ex-c\n```", []),
@@ -214,10 +216,10 @@ def test_the_detectors_catch_static_code_private_names_and_long_cells(tmp_path: 
         ("code", "\n".join(f"x{i} = {i}" for i in range(LONG_CELL + 1)), ["hide-input"]),
         ("markdown", "```{solution} ex-d\nOnly words, and `inline code`.\n```\n```python\nz = 3\n```", []),
     )
-    assert len(static_code_in_solutions(path)) == 2
+    assert len(static_code_in_solutions(path)) == 2  # ex-b's two blocks are one solution
     assert executed_solutions(path) == 3
     assert len(private_uses(path)) == 3
-    assert long_visible_cells(path) == [f"fake.ipynb: cell 10, {LONG_CELL + 1} lines"]
+    assert long_visible_cells(path) == [f"fake.ipynb: cell 11, {LONG_CELL + 1} lines"]
 
 
 def report() -> str:
