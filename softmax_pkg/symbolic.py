@@ -63,7 +63,9 @@ def is_zero(expression: Any) -> bool:
 
     Softmax expressions are rational functions of the exponentials ``exp(a_k)``, and
     ``sympy.cancel`` (common denominator, cancel common factors) decides whether such a
-    function is zero; it is faster and more predictable than ``sympy.simplify``.
+    function is zero; it is faster and more predictable than ``sympy.simplify``. For other
+    expressions (trigonometric identities, say) ``False`` only means that ``cancel`` did not
+    reduce the expression to zero, not that it is non-zero.
 
     Examples
     --------
