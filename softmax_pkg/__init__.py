@@ -29,4 +29,10 @@ __all__ = [
     "SoftmaxRegression",
     "ConvergenceWarning",
 ]
-__version__ = "0.1.0"
+try:  # pyproject.toml's version, from the installed distribution's metadata: one number
+    from importlib.metadata import version as _distribution_version
+
+    __version__ = _distribution_version("softmax-pkg")
+    del _distribution_version
+except ImportError:  # PackageNotFoundError: a bare checkout on sys.path, never installed
+    __version__ = "0+unknown"

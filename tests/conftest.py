@@ -157,3 +157,46 @@ def block_outside_world(page, blocked: list[str]) -> None:
             route.abort()
 
     page.route("**/*", route)
+
+
+# --- The PDF, printed once per session from the built site ---------------------------------------
+
+PDF_PATH = HTML_DIR / "softmax-book.pdf"
+
+
+def readme_pdf_command() -> str:
+    """The README's command that prints the built book to a PDF (its development section)."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"^(python tools/book_pdf\.py[^\n]*)$", text, flags=re.MULTILINE)
+    assert found, "README.md gives no 'python tools/book_pdf.py' command"
+    return found.group(1).strip()
+
+
+@dataclasses.dataclass(frozen=True)
+class BookPdf:
+    """The outcome of printing the built book with the README's PDF command."""
+
+    command: str
+    returncode: int
+    log: str
+    seconds: float
+    path: Path
+
+
+@pytest.fixture(scope="session")
+def book_pdf(book_build: BookBuild) -> BookPdf:
+    """Print this session's build to ``_build/html/softmax-book.pdf``, once, as the README says.
+
+    The site's download menu links that file, so the site tests wait for it too.
+    """
+    need(Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM} (apt-get install chromium)")
+    PDF_PATH.unlink(missing_ok=True)
+    argv = shlex.split(readme_pdf_command())
+    argv[0] = sys.executable if argv[0] == "python" else argv[0]
+    start = time.monotonic()
+    done = subprocess.run(
+        argv, cwd=REPO, capture_output=True, text=True, timeout=1800, stdin=subprocess.DEVNULL
+    )
+    log = done.stdout + done.stderr
+    (BUILD_DIR / "book-pdf.log").write_text(log, encoding="utf-8")
+    return BookPdf(readme_pdf_command(), done.returncode, log, time.monotonic() - start, PDF_PATH)

@@ -130,8 +130,11 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="session")
-def site(book_build: BookBuild):
-    """Serve the built site on 127.0.0.1 at a free port, for the whole session."""
+def site(book_build: BookBuild, book_pdf):
+    """Serve the built site on 127.0.0.1 at a free port, for the whole session.
+
+    After the PDF is printed (``book_pdf``): every page's download menu links it.
+    """
     # With --keep-going the site is written even when the build has warnings (test_book.py fails
     # then); the fixture removed the old site first, so what is there is this session's build.
     assert (book_build.html_dir / "book" / "index.html").exists(), "no site was built"
