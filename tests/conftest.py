@@ -167,8 +167,8 @@ PDF_PATH = HTML_DIR / "softmax-book.pdf"
 def readme_pdf_command() -> str:
     """The README's command that prints the built book to a PDF (its development section)."""
     text = (REPO / "README.md").read_text(encoding="utf-8")
-    found = re.search(r"^(python tools/book_pdf\.py[^\n]*)$", text, flags=re.MULTILINE)
-    assert found, "README.md gives no 'python tools/book_pdf.py' command"
+    found = re.search(r"^(python book/_ext/book_pdf\.py[^\n]*)$", text, flags=re.MULTILINE)
+    assert found, "README.md gives no 'python book/_ext/book_pdf.py' command"
     return found.group(1).strip()
 
 

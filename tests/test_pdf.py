@@ -1,4 +1,4 @@
-"""The PDF of the book, printed from the built site by the README's command (tools/book_pdf.py).
+"""The PDF of the book, printed from the built site by the README's command (book/_ext/book_pdf.py).
 
 Opened with pypdf, as a reader's viewer would: enough pages, every font embedded, the text of
 the book inside it, the contents' page numbers leading to their chapters, a bookmark per page of

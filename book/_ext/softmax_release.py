@@ -12,7 +12,7 @@
    the URL. The repository is the one ``repository.url`` in ``_config.yml`` names.
 
 3. The download menu of every page links the PDF of the whole book (``softmax_pdf``, a path in the
-   built site; ``tools/book_pdf.py`` prints it from the built pages after the build).
+   built site; ``book/_ext/book_pdf.py`` prints it from the built pages after the build).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Print the built book to one PDF, with Chromium, from the pages the build already wrote.
 
-    python tools/book_pdf.py                  # _build/html/book/ -> _build/html/softmax-book.pdf
+    python book/_ext/book_pdf.py                  # _build/html/book/ -> _build/html/softmax-book.pdf
 
 Run it after ``jupyter-book build`` (it executes nothing: the chapters ran in the build). It
 needs Playwright and Debian's Chromium, as the browser tests do, and pypdf.
@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 import yaml
 from bs4 import BeautifulSoup
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
