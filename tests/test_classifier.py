@@ -21,7 +21,6 @@ from softmax_pkg import (
     one_hot,
     softmax,
 )
-from softmax_pkg._classifier import _linear, _lipschitz, _transposed_product
 
 sklearn = import_or_need("sklearn")
 from sklearn.base import clone  # noqa: E402
@@ -103,31 +102,116 @@ def test_objective_and_gradient_are_the_documented_formulas():
 
 
 @pytest.mark.parametrize("n, d, classes", [(1, 1, 2), (300, 64, 10), (1000, 3, 4), (70, 900, 3)])
-def test_products_in_row_blocks_equal_plain_matrix_products(n, d, classes):
+def test_logits_and_gradient_in_row_blocks_equal_plain_matrix_products(n, d, classes):
     rng = np.random.default_rng(n + d)
     X, W, b = rng.normal(size=(n, d)), rng.normal(size=(classes, d)), rng.normal(size=classes)
-    G = rng.normal(size=(n, classes))
-    np.testing.assert_allclose(_linear(X, W, b), X @ W.T + b, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(_transposed_product(G, X), G.T @ X, rtol=1e-12, atol=1e-11)
+    y = np.arange(n) % classes
+    model = SoftmaxRegression(l2=0.0).fit(np.eye(classes), np.arange(classes))
+    model.coef_, model.intercept_, model.n_features_in_ = W, b, d
+    np.testing.assert_allclose(model.logits(X), X @ W.T + b, rtol=1e-12, atol=1e-12)
+    G = (softmax(X @ W.T + b, axis=1) - one_hot(y, classes)) / n
+    grad_W, grad_b = model.objective_gradient(X, y, coef=W, intercept=b)
+    np.testing.assert_allclose(grad_W, G.T @ X, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(grad_b, G.sum(axis=0), rtol=1e-10, atol=1e-13)
 
 
-def test_step_size_bound_is_at_least_the_largest_hessian_eigenvalue():
+def correlated_features(n, d, seed):
+    """Features with one dominant direction: the largest Hessian eigenvalue stands far above the
+    rest, the case where a power-iteration estimate of the step size matters most."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) + 3.0 * rng.normal(size=(n, 1))
+    return X, np.arange(n) % 3
+
+
+@pytest.mark.parametrize("n, d", [(40, 2), (40, 4000), (500, 30), (20, 200)])
+def test_gd_loss_curve_never_rises_with_the_estimated_step(n, d):
+    X, y = correlated_features(n, d, seed=n + d)
+    model = SoftmaxRegression(l2=1e-3, tol=1e-8, max_iter=300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    curve = np.array(model.loss_curve_)
+    assert np.all(np.diff(curve) <= 0), np.max(np.diff(curve))
+    # ... and it gets at least as far as plain gradient descent with the exact Böhning step,
+    # computed here from the eigenvalues of the Gram matrix, in the same number of iterations.
+    n_iter, classes = model.n_iter_, 3
+    Xt = np.column_stack([X, np.ones(n)])
+    step = 1 / (np.linalg.svd(Xt, compute_uv=False)[0] ** 2 / (2 * n) + 1e-3)
+    theta = np.zeros((classes, d + 1))
+    Y = one_hot(y, classes)
+    for _ in range(n_iter):
+        G = (softmax(Xt @ theta.T, axis=1) - Y).T @ Xt / n
+        G[:, :-1] += 1e-3 * theta[:, :-1]
+        theta -= step * G
+    plain = model.objective(X, y, coef=theta[:, :-1], intercept=theta[:, -1])
+    assert curve[-1] <= plain * (1 + 1e-12), (curve[-1], plain)
+
+
+def test_fit_memory_grows_like_the_data_for_wide_data():
+    """40 x 4000 built a 4001 x 4001 Gram matrix (128 MB, 256 MB peak) for the step size; now
+    the step comes from products with X, and the peak stays within a few times the data."""
+    import tracemalloc
+
+    X, y = correlated_features(40, 4000, seed=3)
+    tracemalloc.start()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            SoftmaxRegression(max_iter=20).fit(X, y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= 4 * X.nbytes, (peak, X.nbytes)
+
+
+def test_step_size_estimate_is_within_the_largest_hessian_eigenvalue():
+    """The first step from zero uses the power-iteration estimate of L. A step of 1/L with
+    L >= the largest Hessian eigenvalue lowers the objective by at least ||g||^2 / (2L)."""
     X, y = blobs(n=40, d=2, seed=5)
     model = SoftmaxRegression(l2=0.1)
-    bound = _lipschitz(X, 0.1)
-    rng = np.random.default_rng(6)
-    for scale in (0.0, 1.0, 5.0):
-        theta = scale * rng.normal(size=9)  # W (3 x 2) and b (3), flattened
+    theta0 = np.zeros(9)
 
-        def grad(t):
-            gW, gb = model.objective_gradient(X, y, coef=t[:6].reshape(3, 2), intercept=t[6:])
-            return np.concatenate([gW.ravel(), gb])
+    def grad(t):
+        gW, gb = model.objective_gradient(X, y, coef=t[:6].reshape(3, 2), intercept=t[6:])
+        return np.concatenate([gW.ravel(), gb])
 
-        hessian = np.column_stack(
-            [numerical_gradient(lambda t, k=k: grad(t)[k], theta) for k in range(9)]
-        )
-        largest = np.linalg.eigvalsh((hessian + hessian.T) / 2)[-1]
-        assert largest <= bound * (1 + 1e-6), (scale, largest, bound)
+    hessian = np.column_stack(
+        [numerical_gradient(lambda t, k=k: grad(t)[k], theta0) for k in range(9)]
+    )
+    largest = np.linalg.eigvalsh((hessian + hessian.T) / 2)[-1]
+    # Böhning's bound with the exact lambda_max, independently of the package:
+    Xt = np.column_stack([X, np.ones(len(X))])
+    bohning = np.linalg.eigvalsh(Xt.T @ Xt)[-1] / (2 * len(X)) + 0.1
+    assert largest <= bohning * (1 + 1e-6)
+    fitted = SoftmaxRegression(l2=0.1, max_iter=1, tol=0).fit(X, y)
+    g0 = grad(theta0)
+    step = np.concatenate([fitted.coef_.ravel(), fitted.intercept_]) / -g0
+    assert np.allclose(step, step[0])  # one scalar step along the gradient
+    assert 1 / step[0] == pytest.approx(bohning, rel=1e-3)
+
+
+def symmetric_three_classes(k=10, seed=11):
+    """Class c is class 0 turned by c * 120 degrees: by symmetry the optimal intercepts are
+    equal (zero, as fit keeps their sum at zero), so the optimum does not depend on the scale
+    of the intercept's column."""
+    base = np.random.default_rng(seed).normal(size=(k, 2)) + [2.0, 0.0]
+    turns = [np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+             for a in 2 * np.pi / 3 * np.arange(3)]
+    return np.vstack([base @ R.T for R in turns]), np.repeat(np.arange(3), k)
+
+
+def test_badly_scaled_features_fit_or_say_to_rescale():
+    X, y = symmetric_three_classes()
+    reference = SoftmaxRegression(l2=0.05, tol=1e-9, max_iter=5000).fit(X, y)
+    # Scaling X by s and l2 by s^2 is the same problem in W * s: it fits, and agrees.
+    s = 1e140
+    scaled = SoftmaxRegression(l2=0.05 * s * s, tol=0, max_iter=reference.n_iter_).fit(X * s, y)
+    np.testing.assert_allclose(scaled.coef_ * s, reference.coef_, rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(scaled.predict(X * s), reference.predict(X))
+    for huge in (1e160, 1e300):
+        for solver in ("gd", "sgd"):
+            with pytest.raises(ValueError, match="X is too badly scaled.*Rescale the features"):
+                SoftmaxRegression(solver=solver).fit(X * huge, y)
 
 
 # -- the same optimum as scikit-learn -------------------------------------------------------------
@@ -346,10 +430,29 @@ def test_fit_rejects_bad_hyper_parameters_naming_them(params, error, name):
 @pytest.mark.parametrize(
     "method", ["predict", "predict_proba", "predict_log_proba", "logits", "score"]
 )
-def test_predicting_before_fit_says_not_fitted(method):
+def test_predicting_before_fit_raises_sklearns_not_fitted_error(method):
+    from sklearn.exceptions import NotFittedError
+
     args = (X_OK, Y_OK) if method == "score" else (X_OK,)
-    with pytest.raises(ValueError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         getattr(SoftmaxRegression(), method)(*args)
+
+
+def test_not_fitted_error_without_sklearn_is_a_value_and_attribute_error():
+    code = (
+        "import sys; sys.modules['sklearn'] = None\n"
+        "import numpy as np\n"
+        "from softmax_pkg import SoftmaxRegression\n"
+        "try:\n"
+        "    SoftmaxRegression().predict(np.eye(2))\n"
+        "except Exception as exc:\n"
+        "    assert type(exc).__name__ == 'NotFittedError', type(exc)\n"
+        "    assert isinstance(exc, ValueError) and isinstance(exc, AttributeError)\n"
+        "    assert 'not fitted' in str(exc)\n"
+        "else:\n"
+        "    raise AssertionError('no error')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 
 @pytest.mark.parametrize(
@@ -435,9 +538,6 @@ def test_works_inside_sklearn_cross_validation_and_grid_search():
 
 # The checks of sklearn.utils.estimator_checks.check_estimator that fail by design:
 DELIBERATE_DIFFERENCES = {
-    # scikit-learn wants its own NotFittedError class; the package cannot import scikit-learn,
-    # so it raises ValueError (NotFittedError's base class) saying "not fitted".
-    "check_estimators_unfitted",
     # The package raises TypeError (wrong kind of thing) for complex and object-dtype X, where
     # scikit-learn wants ValueError (complex) or a silent conversion (objects holding numbers).
     "check_complex_data",
