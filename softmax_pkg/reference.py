@@ -1,7 +1,8 @@
 """High-precision references and errors in ulps: the yardstick of the accuracy claims.
 
-Used by the package's tests and by the book's accuracy chapter. Needs mpmath (it ships with
-SymPy); it is imported only when these functions are called.
+Used by the package's tests and by the book's accuracy chapter. Needs mpmath, the optional extra
+``reference`` (``pip install "softmax-pkg[reference]"``; SymPy brings it too); it is imported
+only when these functions are called.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ _KINDS = ("softmax", "log_softmax", "logsumexp")
 def _mpmath():
     try:
         import mpmath
-    except ImportError as exc:  # pragma: no cover - mpmath comes with sympy
-        raise ImportError("softmax_pkg.reference needs mpmath: pip install mpmath") from exc
+    except ImportError as exc:
+        raise ImportError(
+            f'softmax_pkg.reference needs mpmath ({exc}): pip install "softmax-pkg[reference]"'
+        ) from exc
     return mpmath
 
 

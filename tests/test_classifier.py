@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pytest
 
-from conftest import REPO, import_or_need
+from conftest import REPO
 from softmax_pkg import (
     ConvergenceWarning,
     SoftmaxRegression,
@@ -22,12 +22,15 @@ from softmax_pkg import (
     softmax,
 )
 
-sklearn = import_or_need("sklearn")
-from sklearn.base import clone  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
+try:  # scikit-learn is a reference here, not a dependency: only the tests that use it need it
+    from sklearn.base import clone
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+except ImportError:
+    pass
+needs_sklearn = pytest.mark.usefixtures("sklearn_installed")
 
 
 def blobs(n=60, d=3, classes=3, seed=0):
@@ -217,6 +220,7 @@ def test_badly_scaled_features_fit_or_say_to_rescale():
 # -- the same optimum as scikit-learn -------------------------------------------------------------
 
 
+@needs_sklearn
 @pytest.mark.slow
 def test_gd_matches_sklearn_logistic_regression_on_digits(digits):
     X_train, X_test, y_train, y_test, l2, sk = digits
@@ -229,6 +233,7 @@ def test_gd_matches_sklearn_logistic_regression_on_digits(digits):
     assert sk.score(X_test, y_test) >= 0.95
 
 
+@needs_sklearn
 @pytest.mark.slow
 def test_sgd_after_50_epochs_is_within_5_percent_of_the_optimum_on_digits(digits):
     """A constant step leaves SGD hovering near the optimum: measured 1.5e-2 relative above it
@@ -242,6 +247,7 @@ def test_sgd_after_50_epochs_is_within_5_percent_of_the_optimum_on_digits(digits
     assert abs(model.score(X_test, y_test) - sk.score(X_test, y_test)) <= 0.01
 
 
+@needs_sklearn
 def test_l2_maps_to_sklearn_C_equal_one_over_n_l2_for_three_or_more_classes():
     X, y = blobs(n=90, d=4, classes=4, seed=7)
     l2 = 0.02
@@ -254,6 +260,7 @@ def test_l2_maps_to_sklearn_C_equal_one_over_n_l2_for_three_or_more_classes():
     np.testing.assert_allclose(model.predict_proba(X), sk.predict_proba(X), atol=1e-7)
 
 
+@needs_sklearn
 def test_l2_maps_to_sklearn_C_equal_two_over_n_l2_for_two_classes():
     X, y = blobs(n=50, d=3, classes=2, seed=8)
     l2 = 0.05
@@ -427,6 +434,7 @@ def test_fit_rejects_bad_hyper_parameters_naming_them(params, error, name):
         model.fit(X_OK, Y_OK)
 
 
+@needs_sklearn
 @pytest.mark.parametrize(
     "method", ["predict", "predict_proba", "predict_log_proba", "logits", "score"]
 )
@@ -501,6 +509,7 @@ def test_repr_shows_only_non_default_parameters():
     assert repr(SoftmaxRegression(0.1, solver="sgd")) == "SoftmaxRegression(l2=0.1, solver='sgd')"
 
 
+@needs_sklearn
 def test_sklearn_clone_gives_an_unfitted_copy_with_the_same_parameters():
     model = SoftmaxRegression(l2=0.2, solver="sgd", random_state=5).fit(X_OK, Y_OK)
     copy = clone(model)
@@ -526,6 +535,7 @@ def test_importing_the_package_and_fitting_does_not_import_sklearn():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 
+@needs_sklearn
 def test_works_inside_sklearn_cross_validation_and_grid_search():
     from sklearn.model_selection import GridSearchCV, cross_val_score
 
@@ -547,6 +557,7 @@ DELIBERATE_DIFFERENCES = {
 }
 
 
+@needs_sklearn
 @pytest.mark.slow
 def test_passes_sklearn_check_estimator_except_the_documented_differences():
     from sklearn.utils.estimator_checks import check_estimator

@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import import_or_need
 from softmax_pkg.reference import exact, ulp_error
+
+mpmath = import_or_need("mpmath")  # the extra "reference"
 
 
 def test_exact_values_agree_with_closed_forms():

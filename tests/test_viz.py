@@ -29,7 +29,10 @@ from softmax_pkg import (
     softmax_jacobian,
 )
 
-viz = pytest.importorskip("softmax_pkg.viz")
+from conftest import REPO, import_or_need  # noqa: E402
+
+viz = import_or_need("softmax_pkg.viz")
+import_or_need("ipywidgets")  # the live half of every figure
 from softmax_pkg.viz._classifier import CONFIDENCE_EDGES, SHADES, palette  # noqa: E402
 from softmax_pkg.viz._figure import WIDGET_VIEW, decode, quantize, run_length  # noqa: E402
 
@@ -82,6 +85,72 @@ def test_softmax_pkg_imports_without_matplotlib_or_ipywidgets():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "viz" not in softmax_pkg.__all__
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
+    import os
+
+    environ = {k: v for k, v in os.environ.items() if k != "SOFTMAX_BOOK_CI"} | env
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True, text=True, cwd=REPO, env=environ,
+    )
+
+
+def test_import_viz_without_matplotlib_says_which_extra_to_install():
+    done = run_python("""
+        import sys
+        sys.modules["matplotlib"] = None
+        try:
+            import softmax_pkg.viz
+        except ImportError as exc:
+            print(exc)
+        """)
+    assert done.returncode == 0, done.stderr
+    assert 'pip install "softmax-pkg[viz]"' in done.stdout and "matplotlib" in done.stdout
+
+
+def test_static_html_needs_no_ipywidgets_and_the_live_figure_says_which_extra():
+    done = run_python("""
+        import sys
+        sys.modules["ipywidgets"] = None
+        from softmax_pkg.viz import jacobian_widget
+        figure = jacobian_widget()
+        bundle = figure._repr_mimebundle_()
+        assert sorted(bundle) == ["text/html", "text/plain"], sorted(bundle)
+        assert bundle["text/html"] == figure.static_html() and "smx-viz-data" in figure.static_html()
+        try:
+            figure.sliders
+        except ImportError as exc:
+            print(exc)
+        """)
+    assert done.returncode == 0, done.stderr
+    assert 'pip install "softmax-pkg[viz]"' in done.stdout and "ipywidgets" in done.stdout
+
+
+WITHOUT_EXTRAS = """
+    import sys
+    for name in ("matplotlib", "ipywidgets", "PIL", "scipy", "mpmath", "sklearn", "torch"):
+        sys.modules[name] = None  # not installed, as far as any import can tell
+    import pytest
+    sys.exit(pytest.main(["-q", "-rs", "-p", "no:cacheprovider", "-m", "not slow",
+                          "softmax_pkg/viz/_figure.py", "softmax_pkg/benchmark.py",
+                          "softmax_pkg/reference.py", "softmax_pkg/_classifier.py",
+                          "tests/test_reference.py", "tests/test_viz.py"]))
+    """
+
+
+def test_pytest_without_the_extras_skips_with_reasons_and_fails_in_ci():
+    done = run_python(WITHOUT_EXTRAS)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert "error" not in out.lower().replace("importerror", ""), out
+    for reason in ("'matplotlib'", "'scipy'", "'mpmath'", "'sklearn'"):
+        assert re.search(f"SKIPPED .*prerequisite missing.*{reason}", out), (reason, out)
+    assert 'pip install "softmax-pkg[viz]"' in out and 'softmax-pkg[reference]' in out
+    # In CI nothing may skip: the same run fails.
+    ci = run_python(WITHOUT_EXTRAS, SOFTMAX_BOOK_CI="1")
+    assert ci.returncode != 0 and "tests may not skip in CI" in ci.stdout + ci.stderr
 
 
 # -- live: sliders update the figure's artists with the package's values --------------------------
@@ -342,13 +411,81 @@ def test_static_html_is_under_2_mb(figures, name):
     assert len(figure.static_html().encode("utf-8")) < MAX_BYTES
 
 
-def test_a_control_must_start_on_its_grid():
-    with pytest.raises(ValueError, match="not in values"):
-        viz.temperature_widget(temperature=0.25)
-    with pytest.raises(ValueError, match="not in values"):
-        viz.jacobian_widget(logits=[0.1, 0.0, 0.0])
-    with pytest.raises(ValueError, match="label"):
-        viz.loss_gradient_widget(label=3)
+BLOBS = None
+
+
+def blobs():
+    global BLOBS
+    if BLOBS is None:
+        BLOBS = viz.three_blobs(n_per_class=4)
+    return BLOBS
+
+
+BAD_VIZ_ARGUMENTS = [
+    # (call, error, what the message must name)
+    (lambda: viz.temperature_widget(temperature=0.25), ValueError, "temperature=0.25 is not one of the 11 positions of temperatures"),
+    (lambda: viz.temperature_widget(temperature="hot"), TypeError, "temperature must be a real"),
+    (lambda: viz.temperature_widget(temperatures=[1.0, -1.0]), ValueError, "temperatures must"),
+    (lambda: viz.temperature_widget(temperatures=[]), ValueError, "temperatures must be a non-empty"),
+    (lambda: viz.temperature_widget(logits=[1.0]), ValueError, "logits must be a 1-d sequence"),
+    (lambda: viz.temperature_widget(logits="abc"), TypeError, "logits must be an array of real"),
+    (lambda: viz.temperature_widget(values=[0.0, np.nan]), ValueError, "values must hold finite"),
+    (lambda: viz.jacobian_widget(logits=[0.1, 0.0, 0.0]), ValueError, "logits[0]=0.1 is not one"),
+    (lambda: viz.jacobian_widget(logits=[0.0] * 10), ValueError, "2 to 9 numbers"),
+    (lambda: viz.jacobian_widget(values=[[0.0, 1.0]]), ValueError, "values must be a non-empty 1-d"),
+    (lambda: viz.jacobian_widget(values=[0.0, 0.0]), ValueError, "values must not repeat"),
+    (lambda: viz.loss_gradient_widget(label=3), ValueError, "label must be an index in range(3)"),
+    (lambda: viz.loss_gradient_widget(label=1.0), TypeError, "label must be an integer"),
+    (lambda: viz.loss_gradient_widget(k=-1), ValueError, "k must be an index in range(3)"),
+    (lambda: viz.loss_gradient_widget(logits=[1.0, np.inf]), ValueError, "logits must be finite"),
+    (lambda: viz.loss_gradient_widget(logits=[1.05, 0.0]), ValueError, "logits[0]=1.05 is not"),
+    (lambda: viz.loss_and_gradient([1.0, 2.0], 0, 2, [0.0]), ValueError, "k must be an index"),
+    (lambda: viz.loss_and_gradient([1.0, 2.0], 0, 1, ["x"]), TypeError, "a_k must be an array"),
+    (lambda: viz.classifier_widget(blobs()[0]), ValueError, "X and y go together"),
+    (lambda: viz.classifier_widget(blobs()[0][:, :1], blobs()[1]), ValueError, "X must have two"),
+    (lambda: viz.classifier_widget(blobs()[0], blobs()[1][:-1]), ValueError, "y must hold one label"),
+    (lambda: viz.classifier_widget(blobs()[0], 0 * blobs()[1]), ValueError, "2 to 6 classes"),
+    (lambda: viz.classifier_widget(*blobs(), learning_rate=0.5), ValueError, "learning_rate=0.5"),
+    (lambda: viz.classifier_widget(*blobs(), l2_strengths=[-1.0]), ValueError, "l2_strengths must"),
+    (lambda: viz.classifier_widget(*blobs(), epoch_counts=[1, 2.5]), TypeError, "epoch_counts[1]"),
+    (lambda: viz.classifier_widget(*blobs(), epochs=7), ValueError, "epochs=7 is not one"),
+    (lambda: viz.classifier_widget(*blobs(), resolution=1), ValueError, "resolution must be"),
+    (lambda: viz.classifier_widget(*blobs(), feature_names="ab"), TypeError, "feature_names must"),
+    (lambda: viz.classifier_widget(*blobs(), colour="red"), TypeError, "colour"),
+    (lambda: viz.three_blobs(n_per_class=0), ValueError, "n_per_class must be an integer >= 1"),
+    (lambda: viz.three_blobs(seed=1.5), TypeError, "seed must be an integer"),
+    (
+        lambda: viz.train_snapshots(*blobs(), learning_rate=0.0, l2=0.0, epochs=[1],
+                                    grid=np.zeros((2, 2, 2))),
+        ValueError,
+        "learning_rate must be a finite number > 0",
+    ),
+    (
+        lambda: viz.train_snapshots(*blobs(), learning_rate=0.1, l2=-1.0, epochs=[1],
+                                    grid=np.zeros((2, 2, 2))),
+        ValueError,
+        "l2 must be a finite number >= 0",
+    ),
+    (
+        lambda: viz.train_snapshots(*blobs(), learning_rate=0.1, l2=0.0, epochs=[],
+                                    grid=np.zeros((2, 2, 2))),
+        TypeError,
+        "epochs must be a non-empty sequence",
+    ),
+    (
+        lambda: viz.train_snapshots(*blobs(), learning_rate=0.1, l2=0.0, epochs=[1],
+                                    grid=np.zeros((2, 2))),
+        ValueError,
+        "grid must be a finite array of shape (H, W, 2)",
+    ),
+]
+
+
+@pytest.mark.parametrize("index", range(len(BAD_VIZ_ARGUMENTS)))
+def test_bad_viz_arguments_raise_an_error_naming_them(index):
+    call, error, words = BAD_VIZ_ARGUMENTS[index]
+    with pytest.raises(error, match=re.escape(words)):
+        call()
 
 
 def test_classifier_takes_its_own_data_grids_and_axis_names():
