@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike
 
 from ._losses import cross_entropy, cross_entropy_grad
 from ._softmax import log_softmax, softmax
-from ._validate import as_real_array, check_int, check_positive_finite, check_real
+from ._validate import as_array, as_real_array, check_int, check_positive_finite, check_real
 
 __all__ = ["SoftmaxRegression", "ConvergenceWarning", "NotFittedError"]
 
@@ -80,7 +80,7 @@ def _check_labels(y: ArrayLike, n_samples: int) -> np.ndarray:
     """A 1-d array of class labels, one per sample; floats must be whole numbers."""
     if y is None:
         raise ValueError("SoftmaxRegression requires y to be passed, but the target y is None")
-    arr = np.asarray(y)
+    arr = as_array(y, "y")
     if arr.ndim != 1:
         raise ValueError(f"y must be a 1-d array of class labels; got shape {arr.shape}")
     if len(arr) != n_samples:
