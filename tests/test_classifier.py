@@ -569,3 +569,66 @@ def test_passes_sklearn_check_estimator_except_the_documented_differences():
     passed = {r["check_name"] for r in results if r["status"] == "passed"}
     assert failed == DELIBERATE_DIFFERENCES, failed ^ DELIBERATE_DIFFERENCES
     assert len(passed) >= 40, sorted(passed)
+
+
+# -- every hyper-parameter moved off its default, against a computation written out here ---------
+
+
+def plain_gradient(W, b, X, y, l2):
+    """(S - Y)^T X / n + l2 W and (S - Y)^T 1 / n, from the book's formulas."""
+    from softmax_pkg import formulas
+
+    G = (formulas.shifted_softmax(X @ W.T + b) - one_hot(y, W.shape[0])) / len(X)
+    return G.T @ X + l2 * W, G.sum(axis=0)
+
+
+@pytest.mark.parametrize(
+    "learning_rate, momentum, batch_size, random_state",
+    [(0.05, 0.5, 7, 3), (0.2, 0.0, 1, 11), (0.01, 0.95, 100, 0)],
+)
+def test_sgd_is_heavy_ball_on_shuffled_mini_batches_written_out(
+    learning_rate, momentum, batch_size, random_state
+):
+    X, y = blobs(n=30, d=3, seed=12)
+    l2, epochs = 0.02, 3
+    model = SoftmaxRegression(
+        l2=l2, solver="sgd", learning_rate=learning_rate, momentum=momentum,
+        batch_size=batch_size, random_state=random_state, max_iter=epochs, tol=0,
+    ).fit(X, y)
+    rng = np.random.default_rng(random_state)
+    W, b = np.zeros((3, 3)), np.zeros(3)
+    vW, vb = np.zeros_like(W), np.zeros_like(b)
+    size = min(batch_size, len(X))
+    for _ in range(epochs):
+        order = rng.permutation(len(X))
+        for start in range(0, len(X), size):
+            batch = order[start : start + size]
+            gW, gb = plain_gradient(W, b, X[batch], y[batch], l2)
+            vW, vb = momentum * vW + gW, momentum * vb + gb
+            W, b = W - learning_rate * vW, b - learning_rate * vb
+    np.testing.assert_allclose(model.coef_, W, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(model.intercept_, b, rtol=1e-10, atol=1e-13)
+    assert model.n_iter_ == epochs
+
+
+@pytest.mark.parametrize("learning_rate", [0.03, 0.3])
+def test_gd_with_a_given_learning_rate_takes_that_step_first(learning_rate):
+    X, y = blobs(n=25, d=2, seed=13)
+    model = SoftmaxRegression(l2=0.1, learning_rate=learning_rate, max_iter=1, tol=0).fit(X, y)
+    gW, gb = plain_gradient(np.zeros((3, 2)), np.zeros(3), X, y, 0.1)
+    np.testing.assert_allclose(model.coef_, -learning_rate * gW, rtol=1e-13, atol=1e-16)
+    np.testing.assert_allclose(model.intercept_, -learning_rate * gb, rtol=1e-13, atol=1e-16)
+
+
+@pytest.mark.parametrize("tol", [1e-2, 1e-4])
+def test_tol_stops_at_the_first_epoch_whose_gradient_norm_is_at_most_tol(tol):
+    X, y = blobs(n=40, d=2, seed=14)
+    norms = []
+
+    def record(model, epoch):
+        gW, gb = plain_gradient(model.coef_, model.intercept_, X, y, 0.01)
+        norms.append(np.sqrt(np.sum(gW**2) + np.sum(gb**2)))
+
+    model = SoftmaxRegression(l2=0.01, tol=tol, callback=record).fit(X, y)
+    assert len(norms) == model.n_iter_
+    assert norms[-1] <= tol < min(norms[:-1])
