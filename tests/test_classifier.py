@@ -632,3 +632,20 @@ def test_tol_stops_at_the_first_epoch_whose_gradient_norm_is_at_most_tol(tol):
     model = SoftmaxRegression(l2=0.01, tol=tol, callback=record).fit(X, y)
     assert len(norms) == model.n_iter_
     assert norms[-1] <= tol < min(norms[:-1])
+
+
+def test_masked_arrays_are_refused_by_name_never_unmasked_silently():
+    X, y = blobs(n=12, d=3, seed=15)
+    mask = np.zeros(X.shape, bool)
+    mask[0, 0] = True
+    with pytest.raises(TypeError, match="X is a masked array"):
+        SoftmaxRegression().fit(np.ma.masked_array(X, mask=mask), y)
+    with pytest.raises(TypeError, match="y is a masked array"):
+        SoftmaxRegression().fit(X, np.ma.masked_array(y, mask=np.arange(12) == 3))
+    model = SoftmaxRegression().fit(X, y)
+    with pytest.raises(TypeError, match="X is a masked array"):
+        model.predict_proba(np.ma.masked_array(X, mask=mask))
+    # Nothing masked: the same as the plain arrays.
+    np.testing.assert_array_equal(
+        SoftmaxRegression().fit(np.ma.masked_array(X), np.ma.masked_array(y)).coef_, model.coef_
+    )

@@ -99,3 +99,8 @@ def test_explicit_step_is_the_central_difference_with_that_step(eps):
     # Rounding of f's values (a few ulps of ~e) divided by the step bounds the difference.
     np.testing.assert_allclose(got, np.exp(x) * np.sinh(eps) / eps, rtol=1e-15 / eps)
     assert not np.allclose(got, np.exp(x), rtol=1e-3 * eps**2, atol=0)  # the step was eps
+
+
+def test_a_masked_point_is_refused_by_name():
+    with pytest.raises(TypeError, match="x is a masked array"):
+        numerical_gradient(lambda z: float(np.sum(z)), np.ma.masked_array([1.0, 2.0], mask=[0, 1]))

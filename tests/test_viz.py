@@ -510,3 +510,55 @@ def test_classifier_takes_its_own_data_grids_and_axis_names():
     np.testing.assert_array_equal(
         decode(payload["arrays"]["map"])[1, 0, 1], map_codes(model, figure.points)
     )
+
+
+def test_temperature_figure_with_its_own_grids_shows_the_formula_everywhere():
+    from softmax_pkg import formulas
+
+    figure = viz.temperature_widget(
+        logits=[0.0, 1.0], temperature=0.5, values=[-1.0, 0.0, 1.0], temperatures=[0.5, 2.0]
+    )
+    heights = np.array([bar.get_height() for bar in figure.bars])
+    np.testing.assert_allclose(heights, formulas.shifted_softmax(np.array([0.0, 1.0]) / 0.5))
+    payload = payload_of(figure.static_html())
+    p = decode(payload["arrays"]["p"])
+    assert p.shape == (3, 3, 2, 2)
+    for a0, a1, tau in np.ndindex(3, 3, 2):
+        a = np.array([[-1.0, 0.0, 1.0][a0], [-1.0, 0.0, 1.0][a1]])
+        want = formulas.shifted_softmax(a / [0.5, 2.0][tau])
+        np.testing.assert_allclose(p[a0, a1, tau], want, atol=0.5e-3 + 1e-12)
+    assert [c["values"] for c in payload["controls"]][-1] == [0.5, 2.0]
+
+
+def test_loss_figure_with_its_own_grid_label_and_moving_logit_shows_the_formulas():
+    from softmax_pkg import formulas
+
+    logits, label, k = np.array([0.5, -1.0, 2.0]), 2, 1
+    grid = [-2.0, -1.0, 0.0, 1.5]
+    figure = viz.loss_gradient_widget(logits=logits, label=label, k=k, values=grid)
+    assert figure.values == {"k": 1.0, "a_k": -1.0}
+    payload = payload_of(figure.static_html())
+    loss, grad = decode(payload["arrays"]["loss"]), decode(payload["arrays"]["grad"])
+    assert loss.shape == (3, 4) and grad.shape == (3, 4, 3)
+    y = np.eye(3)[label]
+    for moving, m in np.ndindex(3, 4):
+        row = logits.copy()
+        row[moving] = grid[m]
+        np.testing.assert_allclose(loss[moving, m], formulas.cross_entropy(row, y), atol=0.5e-3)
+        np.testing.assert_allclose(grad[moving, m], formulas.cross_entropy_grad(row, y), atol=0.5e-3)
+
+
+@pytest.mark.parametrize("n_per_class, seed", [(1, 0), (7, 5)])
+def test_three_blobs_size_and_seed(n_per_class, seed):
+    X, y = viz.three_blobs(n_per_class=n_per_class, seed=seed)
+    assert X.shape == (3 * n_per_class, 2)
+    np.testing.assert_array_equal(y, np.repeat([0, 1, 2], n_per_class))
+    again, _ = viz.three_blobs(n_per_class=n_per_class, seed=seed)
+    other, _ = viz.three_blobs(n_per_class=n_per_class, seed=seed + 1)
+    np.testing.assert_array_equal(X, again)
+    assert not np.array_equal(X, other)
+    # Independent: centres on a circle of radius 1.6 at 90, 210 and 330 degrees, noise 0.75.
+    rng = np.random.default_rng(seed)
+    angles = np.deg2rad([90.0, 210.0, 330.0])
+    centres = 1.6 * np.column_stack([np.cos(angles), np.sin(angles)])
+    np.testing.assert_allclose(X, centres[y] + rng.normal(scale=0.75, size=X.shape), rtol=1e-15)
