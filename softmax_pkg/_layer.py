@@ -55,7 +55,7 @@ def softmax_layer(x: ArrayLike, W: ArrayLike, b: ArrayLike | None = None) -> np.
     TypeError
         If an argument is not real and numeric.
     ValueError
-        If the shapes do not fit together.
+        If the shapes do not fit together, or ``W`` has no rows.
 
     Examples
     --------
@@ -101,7 +101,8 @@ def softmax_layer_jacobian(x: ArrayLike, W: ArrayLike, b: ArrayLike | None = Non
     TypeError
         If an argument is not real and numeric.
     ValueError
-        If the shapes do not fit together (``x`` must be a single vector).
+        If the shapes do not fit together (``x`` must be a single vector), or ``W`` has no
+        rows.
 
     Notes
     -----

@@ -267,8 +267,9 @@ def cross_entropy(
     Raises
     ------
     TypeError
-        If ``logits`` or ``weight`` is not real and numeric, or ``target`` is neither integer
-        nor floating point.
+        If ``logits`` or ``weight`` is not real and numeric, ``target`` is neither integer
+        nor floating point, ``reduction`` is not a string, or an array argument is a masked
+        array with masked entries or a torch tensor that requires grad (pass ``.detach()``).
     ValueError
         If a shape does not fit, a class index is out of range, probability targets are
         negative or do not sum to 1, ``label_smoothing`` is outside [0, 1], ``weight`` has the
@@ -404,7 +405,7 @@ def one_hot(labels: ArrayLike, num_classes: int, *, dtype: DTypeLike = np.float6
     Parameters
     ----------
     labels : array_like of int
-        Class indices in ``[0, num_classes)``, any shape.
+        Class indices in ``[0, num_classes)``, any shape and any integer dtype.
     num_classes : int
         The number of classes, C >= 1.
     dtype : dtype, default float64
@@ -418,7 +419,8 @@ def one_hot(labels: ArrayLike, num_classes: int, *, dtype: DTypeLike = np.float6
     Raises
     ------
     TypeError
-        If ``labels`` is not integer or ``num_classes`` is not an integer.
+        If ``labels`` is not integer (or is a masked array with masked entries),
+        ``num_classes`` is not an integer, or ``dtype`` is not a boolean or numeric dtype.
     ValueError
         If ``num_classes`` < 1 or a label is outside ``[0, num_classes)``.
 
