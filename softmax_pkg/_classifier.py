@@ -173,13 +173,12 @@ def _curvature(X, l2, rounds=30):
     The estimate comes from power iteration with matrix-vector products, O(n d) per round and
     O(n + d) memory; it approaches lambda_max from below. The safe bound uses the Frobenius
     norm, ||X~||_F^2 >= lambda_max, which can be larger by up to min(n, d + 1) times. Both work
-    on X / max|X| so that features near the end of the float64 range do not overflow.
+    on X~ / max|X~| so that features near either end of the float64 range do not overflow.
 
     Raises ValueError if X is so badly scaled that L is not a representable float64 number.
     """
     n = X.shape[0]
-    scale = float(np.max(np.abs(X)))
-    scale = scale if scale > 0 else 1.0
+    scale = max(float(np.max(np.abs(X))), 1.0)  # the largest entry of X~ = [X, 1]
     # A fixed start vector: "gd" stays deterministic, and the user's random state is not used.
     v = np.random.default_rng(0).standard_normal(X.shape[1] + 1)
     v /= np.linalg.norm(v)
