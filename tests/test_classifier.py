@@ -219,7 +219,7 @@ def test_badly_scaled_features_fit_or_say_to_rescale():
             # Tiny features barely move the objective: it may wobble by rounding, as documented.
             rounding = 8 * np.finfo(float).eps * model.loss_curve_[0]
             assert np.all(np.diff(model.loss_curve_) <= rounding) or solver == "sgd"
-            assert model.loss_curve_[-1] <= np.log(3) and np.all(np.isfinite(model.coef_))
+            assert model.loss_curve_[-1] <= np.log(3) + rounding and np.all(np.isfinite(model.coef_))
     for huge in (1e160, 1e300):
         for solver in ("gd", "sgd"):
             with pytest.raises(ValueError, match="X is too badly scaled.*Rescale the features"):
