@@ -120,7 +120,65 @@ def pytest_collect_file(file_path: Path, parent):
         stand_in = MissingExtra.from_parent(parent, path=file_path)
         stand_in.reason = reason
         return [stand_in]
-    return collectors
+    # The doctests of a test module import it too: the same treatment as its tests get.
+    return [
+        _optional_imports(type(c)).from_parent(parent, path=file_path)
+        if type(c).__name__ == "DoctestModule" and file_path.name.startswith("test_")
+        else c
+        for c in collectors
+    ]
+
+
+def _optional_imports(cls: type) -> type:
+    """``cls`` with its collection skipped (failed in CI) where an optional import fails."""
+
+    class OptionalImports(cls):
+        def _getobj(self):  # pytest imports the module here, for its tests and its doctests
+            try:
+                return super()._getobj()
+            except self.CollectError as exc:
+                _skip_if_optional(exc.__cause__)
+                raise
+
+    OptionalImports.__name__ = cls.__name__
+    return OptionalImports
+
+
+def _skip_if_optional(exc: BaseException | None) -> None:
+    """Skip (fail in CI) if ``exc``, or an exception it was raised from, is the ImportError of
+    an optional module."""
+    while exc is not None:
+        top = (getattr(exc, "name", None) or "").partition(".")[0]
+        if isinstance(exc, ImportError) and top in OPTIONAL_MODULES:
+            _skip_or_fail(_missing(top, OPTIONAL_MODULES[top]) or str(exc))
+        exc = exc.__cause__
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """A test that needs an optional package at run time (``exact`` needs mpmath) is skipped
+    (failed in CI) with the reason, like a test module that imports one at its top."""
+    try:
+        return (yield)
+    except ImportError as exc:
+        _skip_if_optional(exc)
+        raise
+
+
+# Third-party modules a test module may import at its top, and how to get each: the extras of
+# softmax_pkg, and the references the tests compare with.
+OPTIONAL_MODULES = {
+    "matplotlib": "viz", "ipywidgets": "viz", "PIL": "viz", "mpmath": "reference",
+    "scipy": "benchmark", "sklearn": "scikit-learn", "torch": "torch",
+}
+
+
+def pytest_pycollect_makemodule(module_path: Path, parent):
+    if module_path.name.startswith("test_"):
+        # A test module whose top-level import of an optional package fails is skipped (failed
+        # in CI) with the reason, instead of stopping the run with a collection error.
+        return _optional_imports(pytest.Module).from_parent(parent, path=module_path)
+    return None
 
 
 def pytest_runtest_setup(item) -> None:
