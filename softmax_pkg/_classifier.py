@@ -194,8 +194,11 @@ def _curvature(X, l2, rounds=30):
         lam = lam_new
         if converged:
             break
-    frobenius = sum(float(np.sum(np.square(X[r] / scale))) for r in _row_blocks(n, X.shape[1]))
-    frobenius += n / scale / scale
+    rows = max(1, 8192 // X.shape[1])  # temporaries of at most 64 KiB
+    frobenius = n / scale / scale
+    for start in range(0, n, rows):
+        block = X[start : start + rows] / scale
+        frobenius += float(np.vdot(block, block))
     with np.errstate(over="ignore"):
         estimate = scale * (scale * lam / (2.0 * n)) + l2
         bound = scale * (scale * max(frobenius, lam) / (2.0 * n)) + l2
