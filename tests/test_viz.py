@@ -33,8 +33,22 @@ from conftest import REPO, import_or_need  # noqa: E402
 
 viz = import_or_need("softmax_pkg.viz")
 import_or_need("ipywidgets")  # the live half of every figure
-from softmax_pkg.viz._classifier import CONFIDENCE_EDGES, SHADES, palette  # noqa: E402
-from softmax_pkg.viz._figure import WIDGET_VIEW, decode, quantize, run_length  # noqa: E402
+# What the figures document, restated here rather than read from private modules: the MIME type
+# of a widget view, the confidence bins of the classifier's map, and the JSON array format.
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+CONFIDENCE_EDGES = (0.5, 0.7, 0.9)
+SHADES = (0.15, 0.3, 0.5, 0.75)
+
+
+def decode(entry: dict) -> np.ndarray:
+    """An array of the static payload: {shape, scale, data} (data / scale) or {shape, runs}
+    (value, count pairs over the flattened array), as viz.js reads it."""
+    shape = tuple(entry["shape"])
+    if "runs" in entry:
+        runs = entry["runs"]
+        flat = [value for value, count in zip(runs[::2], runs[1::2]) for _ in range(count)]
+        return np.array(flat, dtype=np.int64).reshape(shape)
+    return (np.array(entry["data"], dtype=np.float64) / entry["scale"]).reshape(shape)
 
 MAX_BYTES = 2_000_000
 
@@ -254,7 +268,7 @@ def test_classifier_sliders_show_the_model_trained_with_those_hyper_parameters()
         )
         model = independent_fit(figure.X, figure.y, lr, l2, int(epochs))
         regions = figure.regions.get_array()
-        np.testing.assert_array_equal(regions, palette(3)[map_codes(model, figure.points)])
+        np.testing.assert_array_equal(regions, figure.palette[map_codes(model, figure.points)])
         xs, losses = figure.curve.get_data()
         np.testing.assert_array_equal(xs, np.arange(1, int(epochs) + 1))
         np.testing.assert_allclose(losses, model.loss_curve_, rtol=1e-12)
@@ -339,12 +353,17 @@ def test_static_html_says_which_version_it_is_and_has_no_widget_markup(figures):
 # -- static: the payload holds the package's values at every slider position ---------------------
 
 
-def test_quantize_and_run_length_round_trip():
-    values = np.array([[0.12345, -0.5], [1.0, 2.0004]])
-    np.testing.assert_allclose(decode(quantize(values, 1000)), values, atol=0.5e-3)
-    labels = np.array([[0, 0, 1, 1], [1, 2, 2, 2]])
-    assert run_length(labels)["runs"] == [0, 2, 1, 3, 2, 3]
-    np.testing.assert_array_equal(decode(run_length(labels)), labels)
+def test_payload_arrays_are_scaled_integers_or_runs(figures):
+    for name, (_, payload) in figures.items():
+        for key, entry in payload["arrays"].items():
+            size = int(np.prod(entry["shape"]))
+            if "runs" in entry:
+                assert sum(entry["runs"][1::2]) == size, (name, key)
+                assert all(isinstance(v, int) for v in entry["runs"]), (name, key)
+            else:
+                assert len(entry["data"]) == size and entry["scale"] >= 1000, (name, key)
+                assert all(isinstance(v, int) for v in entry["data"][:100]), (name, key)
+    assert "runs" in figures["classifier"][1]["arrays"]["map"]
 
 
 def positions(payload: dict, count: int, seed: int = 0):
