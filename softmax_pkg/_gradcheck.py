@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 
 import numpy as np
@@ -75,6 +76,10 @@ def numerical_gradient(
             value = as_array(returned, "the value returned by f")
         except TypeError as exc:
             raise TypeError(f"f must return a real scalar; {exc}") from None
+        if value.dtype.kind == "O" and value.size == 1:
+            item = value.reshape(()).item()  # a SymPy Float, an mpmath mpf, a Fraction
+            if isinstance(item, numbers.Real) and not isinstance(item, (bool, np.bool_)):
+                value = np.asarray(float(item))
         if value.dtype.kind not in "iuf":
             raise TypeError(
                 f"f must return a real scalar; got {type(returned).__name__} {returned!r:.60}"

@@ -104,3 +104,17 @@ def test_explicit_step_is_the_central_difference_with_that_step(eps):
 def test_a_masked_point_is_refused_by_name():
     with pytest.raises(TypeError, match="x is a masked array"):
         numerical_gradient(lambda z: float(np.sum(z)), np.ma.masked_array([1.0, 2.0], mask=[0, 1]))
+
+
+def test_f_may_return_any_real_number_type():
+    import fractions
+
+    from conftest import import_or_need
+
+    mpmath, sympy = import_or_need("mpmath"), import_or_need("sympy")
+
+    x = np.array([0.5, 2.0])
+    want = 2 * x
+    for wrap in (float, np.float64, sympy.Float, mpmath.mpf, fractions.Fraction):
+        got = numerical_gradient(lambda z: wrap(float(z @ z)), x)
+        np.testing.assert_allclose(got, want, rtol=1e-9)
