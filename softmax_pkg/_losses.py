@@ -79,7 +79,8 @@ class _Problem:
             if ignore_index is not None:
                 ignore_index = check_int(ignore_index, "ignore_index")
             given = t.reshape(-1)
-            valid, labels = _check_labels(given, self.n_classes, "target class indices", ignore_index)
+            name = "target class indices"
+            valid, labels = _check_labels(given, self.n_classes, name, ignore_index)
             self.labels, self.valid, self.probs = labels, valid, None
             self.all_valid = ignore_index is None or bool(valid.all())
         elif kind == "f":

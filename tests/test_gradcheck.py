@@ -82,7 +82,10 @@ def test_f_returning_a_torch_tensor_that_requires_grad_is_refused():
     with pytest.raises(TypeError, match="f must return a real scalar.*requires grad.*detach"):
         numerical_gradient(lambda z: w * float(z.sum()), np.ones(2))
     # A plain tensor (or a detached one) is a number like any other.
-    got = numerical_gradient(lambda z: torch.tensor(float(np.sum(z**2)), dtype=torch.float64), np.array([1.0, -2.0]))
+    def f(z):
+        return torch.tensor(float(np.sum(z**2)), dtype=torch.float64)
+
+    got = numerical_gradient(f, np.array([1.0, -2.0]))
     np.testing.assert_allclose(got, [2.0, -4.0], rtol=1e-9)
 
 

@@ -442,7 +442,11 @@ def blobs():
 
 BAD_VIZ_ARGUMENTS = [
     # (call, error, what the message must name)
-    (lambda: viz.temperature_widget(temperature=0.25), ValueError, "temperature=0.25 is not one of the 11 positions of temperatures"),
+    (
+        lambda: viz.temperature_widget(temperature=0.25),
+        ValueError,
+        "temperature=0.25 is not one of the 11 positions of temperatures",
+    ),
     (lambda: viz.temperature_widget(temperature="hot"), TypeError, "temperature must be a real"),
     (lambda: viz.temperature_widget(temperatures=[1.0, -1.0]), ValueError, "temperatures must"),
     (lambda: viz.temperature_widget(temperatures=[]), ValueError, "temperatures must be a non-empty"),

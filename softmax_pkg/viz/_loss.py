@@ -81,7 +81,10 @@ class LossGradientFigure(InteractiveFigure):
         self.n = len(self.logits)
         self.label = check_index(label, self.n, "label")
         k = check_index(k, self.n, "k")
-        grid = MOVING if values is None else tuple(round(v, 10) for v in check_grid(values, "values"))
+        if values is None:
+            grid = MOVING
+        else:
+            grid = tuple(round(v, 10) for v in check_grid(values, "values"))
         check_on_grid(self.logits[k], grid, f"logits[{k}]", "values")
         self.names = [f"a{SUBSCRIPTS[j + 1]}" for j in range(self.n)]
         self.controls = (

@@ -39,9 +39,12 @@ def check_grid(values: ArrayLike, name: str, *, positive: bool = False) -> tuple
     """Slider positions: a non-empty 1-d sequence of distinct finite real numbers."""
     arr = as_real_array(values, name)
     if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-d sequence of numbers; got shape {arr.shape}")
+        raise ValueError(
+            f"{name} must be a non-empty 1-d sequence of numbers; got shape {arr.shape}"
+        )
     if not np.all(np.isfinite(arr)) or (positive and np.any(arr <= 0)):
-        raise ValueError(f"{name} must hold finite numbers{' > 0' if positive else ''}; got {values!r}")
+        what = "finite numbers > 0" if positive else "finite numbers"
+        raise ValueError(f"{name} must hold {what}; got {values!r}")
     if len(np.unique(arr)) != arr.size:
         raise ValueError(f"{name} must not repeat a value; got {values!r}")
     return tuple(float(v) for v in arr)
@@ -52,8 +55,9 @@ def check_on_grid(value: object, grid: tuple[float, ...], name: str, grid_name: 
     number = check_real(value, name, low=-np.inf)
     if round(number, 12) not in {round(v, 12) for v in grid}:
         shown = [float(v) for v in grid] if len(grid) <= 12 else f"{min(grid):g} to {max(grid):g}"
+        given = value if type(value) in (int, float) else number  # not np.float64(...)
         raise ValueError(
-            f"{name}={value if type(value) in (int, float) else number!r} is not one of the {len(grid)} positions of {grid_name} ({shown})"
+            f"{name}={given!r} is not one of the {len(grid)} positions of {grid_name} ({shown})"
         )
     return number
 
