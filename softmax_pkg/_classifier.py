@@ -18,15 +18,34 @@ from numpy.typing import ArrayLike
 
 from ._losses import cross_entropy, cross_entropy_grad
 from ._softmax import log_softmax, softmax
-from ._validate import as_real_array, check_int, check_positive_finite, check_real
+from ._validate import as_array, as_real_array, check_int, check_positive_finite, check_real
 
-__all__ = ["SoftmaxRegression", "ConvergenceWarning"]
+__all__ = ["SoftmaxRegression", "ConvergenceWarning", "NotFittedError"]
 
 _SOLVERS = ("gd", "sgd")
 
 
 class ConvergenceWarning(UserWarning):
     """Issued by :meth:`SoftmaxRegression.fit` when ``max_iter`` epochs end before ``tol``."""
+
+
+class NotFittedError(ValueError, AttributeError):
+    """Raised by a model used before ``fit`` when scikit-learn is not installed.
+
+    It has the bases of ``sklearn.exceptions.NotFittedError``, so ``except ValueError`` and
+    ``except AttributeError`` catch it as they catch scikit-learn's class.
+    """
+
+
+def _not_fitted_error() -> type[Exception]:
+    """scikit-learn's NotFittedError where scikit-learn is installed (its estimator checks and
+    its users catch that class), otherwise this module's compatible stand-in. The import happens
+    only on this error path, so fitting and predicting never import scikit-learn."""
+    try:
+        from sklearn.exceptions import NotFittedError as sklearn_not_fitted
+    except ImportError:
+        return NotFittedError
+    return sklearn_not_fitted
 
 
 # -- argument checks used only here ---------------------------------------------------------------
@@ -61,7 +80,7 @@ def _check_labels(y: ArrayLike, n_samples: int) -> np.ndarray:
     """A 1-d array of class labels, one per sample; floats must be whole numbers."""
     if y is None:
         raise ValueError("SoftmaxRegression requires y to be passed, but the target y is None")
-    arr = np.asarray(y)
+    arr = as_array(y, "y")
     if arr.ndim != 1:
         raise ValueError(f"y must be a 1-d array of class labels; got shape {arr.shape}")
     if len(arr) != n_samples:
@@ -139,17 +158,57 @@ def _gradient(W, b, X, index, l2, Z=None):
     return _transposed_product(G, X) + l2 * W, G.sum(axis=0)
 
 
-def _lipschitz(X, l2):
-    r"""An upper bound of the Lipschitz constant of the gradient: lambda_max(X~^T X~)/(2n) + l2.
+def _norm(*arrays):
+    """The Euclidean norm of several arrays together, without overflow for huge entries."""
+    scale = max(float(np.max(np.abs(a), initial=0.0)) for a in arrays)
+    if scale == 0.0:
+        return 0.0
+    return scale * float(np.sqrt(sum(np.vdot(a / scale, a / scale) for a in arrays)))
 
-    X~ = [X, 1]. The (d+1) x (d+1) Gram matrix keeps the cost at O(n d^2) however large n is.
+
+def _curvature(X, l2, rounds=30):
+    r"""The step-size constant of the Notes, L = lambda_max(X~^T X~)/(2n) + l2: an estimate and a
+    bound that is always safe.
+
+    The estimate comes from power iteration with matrix-vector products, O(n d) per round and
+    O(n + d) memory; it approaches lambda_max from below. The safe bound uses the Frobenius
+    norm, ||X~||_F^2 >= lambda_max, which can be larger by up to min(n, d + 1) times. Both work
+    on X~ / max|X~| so that features near either end of the float64 range do not overflow.
+
+    Raises ValueError if X is so badly scaled that L is not a representable float64 number.
     """
     n = X.shape[0]
-    gram = np.empty((X.shape[1] + 1,) * 2)
-    gram[:-1, :-1] = X.T @ X
-    gram[:-1, -1] = gram[-1, :-1] = X.sum(axis=0)
-    gram[-1, -1] = n
-    return float(np.linalg.eigvalsh(gram)[-1]) / (2.0 * n) + l2
+    scale = max(float(np.max(np.abs(X))), 1.0)  # the largest entry of X~ = [X, 1]
+    # A fixed start vector: "gd" stays deterministic, and the user's random state is not used.
+    v = np.random.default_rng(0).standard_normal(X.shape[1] + 1)
+    v /= np.linalg.norm(v)
+    lam = 0.0
+    for _ in range(rounds):
+        u = (X @ v[:-1]) / scale + v[-1] / scale
+        w = np.append((u @ X) / scale, u.sum() / scale)
+        lam_new = float(np.linalg.norm(w))  # ||A v|| for the unit vector v, A = X~^T X~ / s^2
+        if lam_new == 0.0:
+            break
+        v = w / lam_new
+        converged = abs(lam_new - lam) <= 1e-4 * lam_new
+        lam = lam_new
+        if converged:
+            break
+    rows = max(1, 8192 // X.shape[1])  # temporaries of at most 64 KiB
+    frobenius = n / scale / scale
+    for start in range(0, n, rows):
+        block = X[start : start + rows] / scale
+        frobenius += float(np.vdot(block, block))
+    with np.errstate(over="ignore"):
+        estimate = scale * (scale * lam / (2.0 * n)) + l2
+        bound = scale * (scale * max(frobenius, lam) / (2.0 * n)) + l2
+    if not (np.isfinite(estimate) and 1.0 / estimate >= np.finfo(np.float64).tiny):
+        raise ValueError(
+            f"X is too badly scaled to fit: its largest |value| is {scale:.3g}, and the "
+            "curvature of the objective, which grows like the square of the features, overflows "
+            "float64. Rescale the features (for example, standardise each column)."
+        )
+    return estimate, bound if np.isfinite(bound) else np.finfo(np.float64).max
 
 
 class SoftmaxRegression:
@@ -249,11 +308,22 @@ class SoftmaxRegression:
 
     and the step :math:`1/L` can never overshoot: by the descent lemma, a gradient step of
     length :math:`1/L` lowers :math:`f` by at least :math:`\lVert \nabla f \rVert^2 / (2L)`.
+    Forming :math:`\tilde X^\top \tilde X` would cost :math:`O(n d^2)` time and
+    :math:`O(d^2)` memory, far more than the data for wide :math:`X`; instead ``fit`` estimates
+    :math:`\lambda_{\max}` by power iteration, a few products with :math:`X` and
+    :math:`X^\top` (:math:`O(nd)` each, :math:`O(n + d)` memory), which approaches it from
+    below. Where the estimate is too small the descent lemma's decrease can fail, so it is
+    checked, and :math:`L` doubles until it holds, at most up to the safe bound
+    :math:`\lVert \tilde X \rVert_F^2 / (2n) + \lambda`.
     "gd" is FISTA, Nesterov's accelerated gradient for smooth convex problems, made monotone by
     two restarts: the momentum is dropped when the step went against the gradient
     (O'Donoghue and Candès' gradient restart), and a step that would raise the objective is
-    replaced by a plain gradient step from the current point. So ``loss_curve_`` never
-    increases with the "auto" step, and the iterations need no tuning.
+    replaced by a plain gradient step from the current point, checked as above. So
+    ``loss_curve_`` never increases with the "auto" step (except by the rounding of the
+    objective, a few units in its last place, once the gradient is too small for the
+    objective to resolve the decrease), and the iterations need no tuning.
+    Time and memory grow like the data: :math:`O(ndC)` per iteration, nothing of size
+    :math:`d^2`.
 
     **"sgd".** Each epoch visits the samples in a fresh random order, in mini-batches
     :math:`B`, with the heavy-ball update :math:`v \leftarrow \beta v + g_B`,
@@ -263,8 +333,10 @@ class SoftmaxRegression:
 
     **Errors.** ``fit`` checks the hyper-parameters and raises ``TypeError`` or ``ValueError``
     naming the one that is wrong. Calling ``predict`` and the like before ``fit`` raises
-    ``ValueError`` saying the model is not fitted (like scikit-learn's ``NotFittedError``,
-    which also derives from ``ValueError``). Features must be finite and 2-d, with as many
+    ``sklearn.exceptions.NotFittedError`` (without scikit-learn installed, a class of the same
+    name deriving, like it, from ``ValueError`` and ``AttributeError``). Features so large that
+    the curvature bound overflows float64 (around :math:`10^{154}`) are refused with a
+    ``ValueError`` asking to rescale them. Features must be finite and 2-d, with as many
     features as in ``fit``. Inputs are never modified.
 
     References
@@ -443,7 +515,7 @@ class SoftmaxRegression:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "coef_"):
-            raise ValueError(
+            raise _not_fitted_error()(
                 f"This {type(self).__name__} instance is not fitted yet; call fit(X, y) first"
             )
 
@@ -532,28 +604,40 @@ class SoftmaxRegression:
         stop = self.callback is not None and bool(self.callback(self, self.n_iter_))
         if tol > 0:
             gW, gb = grad()
-            stop = stop or np.sqrt(np.vdot(gW, gW) + np.vdot(gb, gb)) <= tol
+            stop = stop or _norm(gW, gb) <= tol
         return stop
 
     def _run_gd(self, W, b, X, index, params) -> bool:
         """FISTA with two restarts, monotone: see the Notes of the class."""
         l2, tol = params["l2"], params["tol"]
-        step = params["learning_rate"] or 1.0 / _lipschitz(X, l2)
+        estimate, bound = _curvature(X, l2)
+        if params["learning_rate"] is not None:
+            estimate = bound = 1.0 / params["learning_rate"]
+        L = estimate
         value = _objective(W, b, X, index, l2)
         gW, gb = _gradient(W, b, X, index, l2)
         yW, yb, hW, hb = W, b, gW, gb  # the extrapolated point and the gradient there
         t = 1.0
         for _ in range(params["max_iter"]):
-            W_new, b_new = yW - step * hW, yb - step * hb
+            W_new, b_new = yW - hW / L, yb - hb / L
             Z = _linear(X, W_new, b_new)
             value_new = _objective(W_new, b_new, X, index, l2, Z)
             t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
             if value_new > value:
                 # The momentum overshot: take a plain gradient step from the current point
-                # instead, which with step 1/L cannot raise the objective (descent lemma).
-                W_new, b_new = W - step * gW, b - step * gb
-                Z = _linear(X, W_new, b_new)
-                value_new = _objective(W_new, b_new, X, index, l2, Z)
+                # instead, which cannot raise the objective once L bounds the curvature (descent
+                # lemma). L is an estimate, so check the lemma's decrease, doubling L until it
+                # holds; it must hold by the time L reaches the safe bound.
+                gnorm = _norm(gW, gb)
+                slack = 8 * np.finfo(np.float64).eps * abs(value)  # rounding in the objective
+                while True:
+                    W_new, b_new = W - gW / L, b - gb / L
+                    Z = _linear(X, W_new, b_new)
+                    value_new = _objective(W_new, b_new, X, index, l2, Z)
+                    decrease = 0.5 * (gnorm / np.sqrt(L)) * (gnorm / np.sqrt(L))
+                    if value_new <= value - decrease + slack or L >= bound:
+                        break
+                    L = min(2.0 * L, bound)
                 t = t_new = 1.0
             elif np.vdot(hW, W_new - W) + np.vdot(hb, b_new - b) > 0:
                 t = t_new = 1.0  # the step went against the last gradient: drop the momentum
@@ -568,7 +652,7 @@ class SoftmaxRegression:
 
     def _run_sgd(self, W, b, X, index, params) -> bool:
         l2, beta, rng, tol = params["l2"], params["momentum"], params["rng"], params["tol"]
-        step = params["learning_rate"] or (1.0 - beta) / _lipschitz(X, l2)
+        step = params["learning_rate"] or (1.0 - beta) / _curvature(X, l2)[0]
         n = X.shape[0]
         size = min(params["batch_size"], n)
         vW, vb = np.zeros_like(W), np.zeros_like(b)

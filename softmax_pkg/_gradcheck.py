@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validate import as_real_array, check_positive_finite
+from ._validate import as_array, as_real_array, check_positive_finite
 
 __all__ = ["numerical_gradient"]
 
@@ -39,9 +40,12 @@ def numerical_gradient(
     Raises
     ------
     TypeError
-        If ``f`` is not callable or ``x`` is not real and numeric.
+        If ``f`` is not callable, ``x`` is not real and numeric, or ``f`` returns something that
+        is not a real number (a string, None, a complex number, a bool, a tensor that requires
+        grad).
     ValueError
-        If ``eps`` is not a finite positive number, or ``f`` does not return a finite scalar.
+        If ``eps`` is not a finite positive number, or ``f`` returns an array of more than one
+        entry, or a value that is not finite.
 
     Notes
     -----
@@ -67,8 +71,21 @@ def numerical_gradient(
     grad = np.empty_like(x0)
 
     def call(point):
-        value = np.asarray(f(point.copy()))
-        if value.ndim != 0 and value.size != 1:
+        returned = f(point.copy())
+        try:
+            value = as_array(returned, "the value returned by f")
+        except TypeError as exc:
+            raise TypeError(f"f must return a real scalar; {exc}") from None
+        if value.dtype.kind == "O" and value.size == 1:
+            item = value.reshape(()).item()  # a SymPy Float, an mpmath mpf, a Fraction
+            if isinstance(item, numbers.Real) and not isinstance(item, (bool, np.bool_)):
+                value = np.asarray(float(item))
+        if value.dtype.kind not in "iuf":
+            raise TypeError(
+                f"f must return a real scalar; got {type(returned).__name__} {returned!r:.60}"
+                f" (dtype {value.dtype})"
+            )
+        if value.size != 1:
             raise ValueError(f"f must return a scalar; got an array of shape {value.shape}")
         value = float(value.reshape(()))
         if not np.isfinite(value):

@@ -18,6 +18,10 @@ def _check_layer(x, W, b, single):
     if W.ndim != 2:
         raise ValueError(f"W must be a 2-d (T, N) matrix of weights; got shape {W.shape}")
     t, n = W.shape
+    if t == 0:
+        raise ValueError(
+            f"W must have at least one row (one per output class, T >= 1); got shape {W.shape}"
+        )
     if single and x.shape != (n,):
         raise ValueError(f"x must be one input vector of length N = W.shape[1] = {n}; got shape {x.shape}")
     if not single and (x.ndim == 0 or x.shape[-1] != n):
@@ -51,7 +55,7 @@ def softmax_layer(x: ArrayLike, W: ArrayLike, b: ArrayLike | None = None) -> np.
     TypeError
         If an argument is not real and numeric.
     ValueError
-        If the shapes do not fit together.
+        If the shapes do not fit together, or ``W`` has no rows.
 
     Examples
     --------
@@ -97,7 +101,8 @@ def softmax_layer_jacobian(x: ArrayLike, W: ArrayLike, b: ArrayLike | None = Non
     TypeError
         If an argument is not real and numeric.
     ValueError
-        If the shapes do not fit together (``x`` must be a single vector).
+        If the shapes do not fit together (``x`` must be a single vector), or ``W`` has no
+        rows.
 
     Notes
     -----

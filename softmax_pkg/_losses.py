@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from ._softmax import _BLOCK, _nonfinite_rows, lse_parts, softmax
-from ._validate import as_real_array, check_fraction, check_int, normalize_axis
+from ._validate import as_array, as_real_array, check_fraction, check_int, normalize_axis
 
 __all__ = ["cross_entropy", "cross_entropy_grad", "one_hot"]
 
@@ -34,6 +34,10 @@ class _Problem:
         n_classes = z.shape[ax]
         if n_classes == 0:
             raise ValueError(f"logits has an empty class axis (axis={axis}, shape {z.shape})")
+        if not isinstance(reduction, str):
+            raise TypeError(
+                f"reduction must be one of the strings 'none', 'sum' or 'mean'; got {reduction!r}"
+            )
         if reduction not in _REDUCTIONS:
             raise ValueError(f"reduction must be 'none', 'sum' or 'mean'; got {reduction!r}")
         self.eps = check_fraction(label_smoothing, "label_smoothing")
@@ -64,7 +68,7 @@ class _Problem:
         return w.astype(np.float64)
 
     def _check_target(self, target, logits_shape, ignore_index):
-        t = np.asarray(target)
+        t = as_array(target, "target")
         kind = t.dtype.kind
         if kind in "iu":
             if t.shape != self.batch_shape:
@@ -73,16 +77,10 @@ class _Problem:
                     f"without the class axis, {self.batch_shape}; got {t.shape}"
                 )
             if ignore_index is not None:
-                check_int(ignore_index, "ignore_index")
-            labels = t.reshape(-1).astype(np.int64)
-            valid = np.ones(labels.shape, bool) if ignore_index is None else labels != ignore_index
-            bad = valid & ((labels < 0) | (labels >= self.n_classes))
-            if bad.any():
-                raise ValueError(
-                    f"target class indices must be in [0, {self.n_classes})"
-                    + ("" if ignore_index is None else f" or equal ignore_index={ignore_index}")
-                    + f"; got {labels[bad][0]}"
-                )
+                ignore_index = check_int(ignore_index, "ignore_index")
+            given = t.reshape(-1)
+            name = "target class indices"
+            valid, labels = _check_labels(given, self.n_classes, name, ignore_index)
             self.labels, self.valid, self.probs = labels, valid, None
             self.all_valid = ignore_index is None or bool(valid.all())
         elif kind == "f":
@@ -270,8 +268,9 @@ def cross_entropy(
     Raises
     ------
     TypeError
-        If ``logits`` or ``weight`` is not real and numeric, or ``target`` is neither integer
-        nor floating point.
+        If ``logits`` or ``weight`` is not real and numeric, ``target`` is neither integer
+        nor floating point, ``reduction`` is not a string, or an array argument is a masked
+        array with masked entries or a torch tensor that requires grad (pass ``.detach()``).
     ValueError
         If a shape does not fit, a class index is out of range, probability targets are
         negative or do not sum to 1, ``label_smoothing`` is outside [0, 1], ``weight`` has the
@@ -289,10 +288,24 @@ def cross_entropy(
 
     It is computed from the logits with log-sum-exp, never as ``log(softmax(z))``, which
     overflows, loses all digits of small losses, and returns ``-inf`` for tiny probabilities.
-    Every value matches ``torch.nn.functional.cross_entropy`` (with the class axis moved to
-    position 1), with one deliberate difference: when the "mean" has nothing to average (every
-    target ignored, or zero total weight) the result is 0.0, where PyTorch returns NaN. A
-    zero target times a ``-inf`` logit counts as 0 (:math:`0 \log 0 = 0`).
+    **Differences from PyTorch.** For finite logits and valid arguments every value (and every
+    gradient of :func:`cross_entropy_grad`) matches ``torch.nn.functional.cross_entropy`` with
+    the class axis moved to position 1. These differences are deliberate:
+
+    * A ``+inf`` logit gives the limit, as :func:`log_softmax` does: at the target class, loss
+      0 and gradient 0; at another class, loss ``+inf`` and the limit of the gradient,
+      :math:`Q S - q` with :math:`S` one-hot at the ``+inf`` (shared equally between several
+      ``+inf``). PyTorch returns NaN for both loss and gradient.
+    * A zero target probability at a ``-inf`` logit contributes 0 (:math:`0 \log 0 = 0`);
+      PyTorch's loss is NaN there (its gradient agrees with ours).
+    * A "mean" with nothing to average (every target ignored, zero total weight, or an empty
+      batch) is 0.0 with a zero gradient; PyTorch returns NaN.
+    * Arguments PyTorch accepts are errors here: probability targets that are negative or do
+      not sum to 1, negative class weights, and ``ignore_index`` with probability targets
+      (even PyTorch's default -100, which it silently ignores there).
+    * Class indices may have any integer dtype (PyTorch needs int64), including uint64 values
+      above the int64 range, which are reported as given, never wrapped around; the class axis
+      may be anywhere (``axis``).
 
     Examples
     --------
@@ -351,7 +364,8 @@ def cross_entropy_grad(
         \frac{\partial \ell}{\partial z} = Q\, S(z) - q ,
 
     which for a one-hot target without weights is the familiar :math:`S(z) - y`. "mean" divides
-    by the same denominator as the loss; ignored samples get a zero gradient.
+    by the same denominator as the loss; ignored samples get a zero gradient. Where it differs
+    from PyTorch's gradient (``+inf`` logits, nothing to average), see :func:`cross_entropy`.
 
     Examples
     --------
@@ -392,7 +406,7 @@ def one_hot(labels: ArrayLike, num_classes: int, *, dtype: DTypeLike = np.float6
     Parameters
     ----------
     labels : array_like of int
-        Class indices in ``[0, num_classes)``, any shape.
+        Class indices in ``[0, num_classes)``, any shape and any integer dtype.
     num_classes : int
         The number of classes, C >= 1.
     dtype : dtype, default float64
@@ -406,7 +420,8 @@ def one_hot(labels: ArrayLike, num_classes: int, *, dtype: DTypeLike = np.float6
     Raises
     ------
     TypeError
-        If ``labels`` is not integer or ``num_classes`` is not an integer.
+        If ``labels`` is not integer (or is a masked array with masked entries),
+        ``num_classes`` is not an integer, or ``dtype`` is not a boolean or numeric dtype.
     ValueError
         If ``num_classes`` < 1 or a label is outside ``[0, num_classes)``.
 
@@ -419,12 +434,44 @@ def one_hot(labels: ArrayLike, num_classes: int, *, dtype: DTypeLike = np.float6
            [0., 1., 0.]])
     """
     num_classes = check_int(num_classes, "num_classes", 1)
-    lab = np.asarray(labels)
+    lab = as_array(labels, "labels")
     if lab.dtype.kind not in "iu":
         raise TypeError(f"labels must be integer class indices; got dtype {lab.dtype}")
-    bad = (lab < 0) | (lab >= num_classes)
-    if bad.any():
-        raise ValueError(f"labels must be in [0, {num_classes}); got {lab[bad].flat[0]}")
-    out = np.zeros(lab.shape + (int(num_classes),), dtype=dtype)
-    np.put_along_axis(out, lab[..., None].astype(np.intp), 1, axis=-1)
+    out_dtype = _check_dtype(dtype)
+    _, index = _check_labels(lab.reshape(-1), num_classes, "labels", None)
+    out = np.zeros((index.size, num_classes), dtype=out_dtype)
+    out[np.arange(index.size), index] = 1
+    return out.reshape(lab.shape + (num_classes,))
+
+
+def _check_dtype(dtype: DTypeLike) -> np.dtype:
+    try:
+        out = np.dtype(dtype)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"dtype must be a NumPy numeric dtype; got {dtype!r} ({exc})") from None
+    if out.kind not in "biufc":
+        raise TypeError(
+            f"dtype must be a boolean, integer, floating-point or complex dtype; got {out}"
+        )
     return out
+
+
+def _check_labels(given, n_classes, name, ignore_index):
+    """Class indices of any integer dtype, checked in that dtype (never cast first: uint64
+    values above the int64 range would wrap around, possibly onto ``ignore_index``).
+
+    Returns the mask of the labels that count and the labels as intp, 0 where ignored.
+    """
+    info = np.iinfo(given.dtype)
+    valid = np.ones(given.shape, bool)
+    if ignore_index is not None and info.min <= ignore_index <= info.max:
+        valid = given != given.dtype.type(ignore_index)  # compared in the labels' own dtype
+    too_big = given >= given.dtype.type(n_classes) if n_classes <= info.max else False
+    bad = valid & ((given < 0) | too_big)
+    if bad.any():
+        raise ValueError(
+            f"{name} must be in [0, {n_classes})"
+            + ("" if ignore_index is None else f" or equal ignore_index={ignore_index}")
+            + f"; got {given[bad][0]!s}"
+        )
+    return valid, np.where(valid, given, 0).astype(np.intp)

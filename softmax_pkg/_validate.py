@@ -12,15 +12,40 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 
+def as_array(x: ArrayLike, name: str) -> np.ndarray:
+    """``np.asarray(x)``, refusing what it would silently get wrong.
+
+    * A NumPy masked array with masked entries: ``np.asarray`` would keep the hidden values and
+      drop the mask. Functions with a ``where`` argument take the mask there (``where=~x.mask``).
+    * A PyTorch tensor that requires grad: NumPy cannot take part in autograd, and the result
+      would not be connected to the graph, so the user must detach it on purpose.
+    * Anything NumPy cannot turn into a rectangular array (a ragged list, a GPU tensor).
+    """
+    if isinstance(x, np.ma.MaskedArray) and np.ma.getmaskarray(x).any():
+        raise TypeError(
+            f"{name} is a masked array with masked entries; NumPy would drop the mask. Pass the "
+            f"mask as where=~{name}.mask (where the function has a where argument), or the "
+            f"values you mean, such as {name}.filled(value) or {name}.compressed()"
+        )
+    if type(x).__module__.partition(".")[0] == "torch" and getattr(x, "requires_grad", False):
+        raise TypeError(
+            f"{name} is a torch tensor that requires grad; softmax_pkg computes in NumPy, outside "
+            f"autograd. Pass {name}.detach() to compute with its values"
+        )
+    try:
+        return np.asarray(x.data if isinstance(x, np.ma.MaskedArray) else x)
+    except (ValueError, TypeError, RuntimeError) as exc:  # ragged nested lists, for example
+        raise TypeError(
+            f"{name} must be a rectangular array of numbers; NumPy cannot convert it: {exc}"
+        ) from None
+
+
 def as_real_array(x: ArrayLike, name: str) -> np.ndarray:
     """Return ``x`` as a real floating-point array without copying floats.
 
     Integers and booleans become float64; float16/32/64 (and longdouble) keep their dtype.
     """
-    try:
-        arr = np.asarray(x)
-    except (ValueError, TypeError) as exc:  # ragged nested lists, for example
-        raise TypeError(f"{name} must be a rectangular array of real numbers; {exc}") from None
+    arr = as_array(x, name)
     kind = arr.dtype.kind
     if kind == "f":
         return arr
@@ -102,7 +127,7 @@ def check_where(where: ArrayLike | None, shape: tuple[int, ...]) -> np.ndarray |
     """Check a boolean mask that must broadcast to ``shape``; return the broadcast view."""
     if where is None:
         return None
-    mask = np.asarray(where)
+    mask = as_array(where, "where")
     if mask.dtype != np.bool_:
         raise TypeError(f"where must be a boolean array (True = include); got dtype {mask.dtype}")
     try:

@@ -1,7 +1,8 @@
 """High-precision references and errors in ulps: the yardstick of the accuracy claims.
 
-Used by the package's tests and by the book's accuracy chapter. Needs mpmath (it ships with
-SymPy); it is imported only when these functions are called.
+Used by the package's tests and by the book's accuracy chapter. Needs mpmath, the optional extra
+``reference`` (``pip install "softmax-pkg[reference]"``; SymPy brings it too); it is imported
+only when these functions are called.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validate import as_real_array, normalize_axis
+from ._validate import as_array, as_real_array, check_int, normalize_axis
 
 __all__ = ["exact", "ulp_error"]
 
@@ -19,8 +20,10 @@ _KINDS = ("softmax", "log_softmax", "logsumexp")
 def _mpmath():
     try:
         import mpmath
-    except ImportError as exc:  # pragma: no cover - mpmath comes with sympy
-        raise ImportError("softmax_pkg.reference needs mpmath: pip install mpmath") from exc
+    except ImportError as exc:
+        raise ImportError(
+            f'softmax_pkg.reference needs mpmath ({exc}): pip install "softmax-pkg[reference]"'
+        ) from exc
     return mpmath
 
 
@@ -36,12 +39,21 @@ def exact(kind: str, x: ArrayLike, axis: int = -1, *, dps: int = 40) -> np.ndarr
     axis : int, default -1
         The class axis.
     dps : int, default 40
-        Decimal digits of working precision.
+        Decimal digits of working precision, >= 1 (float64 needs about 17 to be resolved).
 
     Returns
     -------
     numpy.ndarray
         An object array of ``mpmath.mpf``, the shape of the function's result.
+
+    Raises
+    ------
+    TypeError
+        If ``kind`` is not a string, ``dps`` is not an integer, or ``x`` is not real.
+    ValueError
+        If ``kind`` is unknown, ``dps`` < 1, or ``axis`` is out of range.
+    ImportError
+        If mpmath is not installed (the extra ``reference``).
 
     Notes
     -----
@@ -55,8 +67,11 @@ def exact(kind: str, x: ArrayLike, axis: int = -1, *, dps: int = 40) -> np.ndarr
     >>> [float(v) for v in exact("softmax", [1.0, 2.0, 3.0])]
     [0.09003057317038046, 0.24472847105479764, 0.6652409557748219]
     """
+    if not isinstance(kind, str):
+        raise TypeError(f"kind must be one of the strings {_KINDS}; got {kind!r}")
     if kind not in _KINDS:
         raise ValueError(f"kind must be one of {_KINDS}; got {kind!r}")
+    dps = check_int(dps, "dps", 1)
     mp = _mpmath()
     arr = as_real_array(x, "x").astype(np.float64)
     ax = normalize_axis(axis, arr.ndim)
@@ -103,6 +118,14 @@ def ulp_error(computed: ArrayLike, reference: ArrayLike) -> np.ndarray:
         is the spacing of the dtype at ``v`` rounded to that dtype (the smallest subnormal at
         0). A correctly rounded result has error <= 0.5. Equal infinities count as 0.
 
+    Raises
+    ------
+    TypeError
+        If ``computed`` is not float16, float32 or float64, or ``reference`` holds something
+        mpmath cannot read as a real number.
+    ValueError
+        If the shapes differ.
+
     Examples
     --------
     >>> import numpy as np
@@ -111,15 +134,24 @@ def ulp_error(computed: ArrayLike, reference: ArrayLike) -> np.ndarray:
     1.0
     """
     mp = _mpmath()
-    comp = np.asarray(computed)
+    comp = as_array(computed, "computed")
+    if comp.dtype not in (np.float16, np.float32, np.float64):
+        raise TypeError(f"computed must be float16, float32 or float64; got dtype {comp.dtype}")
     dtype = comp.dtype.type
-    ref = np.asarray(reference, dtype=object)
+    ref = as_array(reference, "reference").astype(object)
     if ref.shape != comp.shape:
         raise ValueError(f"reference has shape {ref.shape}, computed has {comp.shape}")
     out = np.empty(comp.shape)
     with mp.workdps(60):
         for idx in np.ndindex(comp.shape):
-            c, r = float(comp[idx]), mp.mpf(ref[idx])
+            c = float(comp[idx])
+            try:
+                r = mp.mpf(ref[idx])
+            except (TypeError, ValueError) as exc:
+                raise TypeError(
+                    f"reference must hold real numbers (mpmath.mpf or anything it accepts); "
+                    f"got {ref[idx]!r} at {idx}: {exc}"
+                ) from None
             if mp.isinf(r) or np.isinf(c):
                 out[idx] = 0.0 if (np.isinf(c) and mp.isinf(r) and (c > 0) == (r > 0)) else np.inf
                 continue

@@ -11,6 +11,8 @@ for ``test_book.py`` (the build and the sources) and ``test_site.py`` (the site 
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import importlib.util
 import os
 import re
 import shlex
@@ -26,21 +28,39 @@ IN_CI = os.environ.get("SOFTMAX_BOOK_CI") == "1"
 
 
 def need(available: bool, what: str) -> None:
-    """Skip (locally) or fail (in CI) unless ``available``; ``what`` names the prerequisite."""
+    """Skip (locally) or fail (in CI) unless ``available``; ``what`` names the prerequisite.
+
+    Called at module level it skips (or fails) the whole module, with the reason shown.
+    """
     if available:
         return
     message = f"prerequisite missing: {what}"
     if IN_CI:
         pytest.fail(message + " (tests may not skip in CI)", pytrace=False)
-    pytest.skip(message)
+    pytest.skip(message, allow_module_level=True)
 
 
 def import_or_need(module: str):
-    """Import ``module``, or skip locally / fail in CI if it is not installed."""
+    """Import ``module`` (dotted names too) and return it, or skip locally / fail in CI if it
+    cannot be imported; the reason names the module and repeats its ImportError."""
     try:
-        return __import__(module)
-    except ImportError:
-        need(False, f"the Python package {module!r}")
+        return importlib.import_module(module)
+    except ImportError as exc:
+        need(False, f"the Python package {module!r} ({exc})")
+
+
+def has_module(module: str) -> bool:
+    """Whether ``module`` can be imported, without importing it."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+@pytest.fixture
+def sklearn_installed() -> None:
+    """For tests that compare with scikit-learn: skip locally / fail in CI without it."""
+    need(has_module("sklearn"), "the Python package 'sklearn' (pip install scikit-learn)")
 
 
 # --- The book, built once per test session -------------------------------------------------------

@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pytest
 
-from conftest import REPO, import_or_need
+from conftest import REPO
 from softmax_pkg import (
     ConvergenceWarning,
     SoftmaxRegression,
@@ -21,14 +21,16 @@ from softmax_pkg import (
     one_hot,
     softmax,
 )
-from softmax_pkg._classifier import _linear, _lipschitz, _transposed_product
 
-sklearn = import_or_need("sklearn")
-from sklearn.base import clone  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
+try:  # scikit-learn is a reference here, not a dependency: only the tests that use it need it
+    from sklearn.base import clone
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+except ImportError:
+    pass
+needs_sklearn = pytest.mark.usefixtures("sklearn_installed")
 
 
 def blobs(n=60, d=3, classes=3, seed=0):
@@ -103,36 +105,131 @@ def test_objective_and_gradient_are_the_documented_formulas():
 
 
 @pytest.mark.parametrize("n, d, classes", [(1, 1, 2), (300, 64, 10), (1000, 3, 4), (70, 900, 3)])
-def test_products_in_row_blocks_equal_plain_matrix_products(n, d, classes):
+def test_logits_and_gradient_in_row_blocks_equal_plain_matrix_products(n, d, classes):
     rng = np.random.default_rng(n + d)
     X, W, b = rng.normal(size=(n, d)), rng.normal(size=(classes, d)), rng.normal(size=classes)
-    G = rng.normal(size=(n, classes))
-    np.testing.assert_allclose(_linear(X, W, b), X @ W.T + b, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(_transposed_product(G, X), G.T @ X, rtol=1e-12, atol=1e-11)
+    y = np.arange(n) % classes
+    model = SoftmaxRegression(l2=0.0).fit(np.eye(classes), np.arange(classes))
+    model.coef_, model.intercept_, model.n_features_in_ = W, b, d
+    np.testing.assert_allclose(model.logits(X), X @ W.T + b, rtol=1e-12, atol=1e-12)
+    G = (softmax(X @ W.T + b, axis=1) - one_hot(y, classes)) / n
+    grad_W, grad_b = model.objective_gradient(X, y, coef=W, intercept=b)
+    np.testing.assert_allclose(grad_W, G.T @ X, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(grad_b, G.sum(axis=0), rtol=1e-10, atol=1e-13)
 
 
-def test_step_size_bound_is_at_least_the_largest_hessian_eigenvalue():
+def correlated_features(n, d, seed):
+    """Features with one dominant direction: the largest Hessian eigenvalue stands far above the
+    rest, the case where a power-iteration estimate of the step size matters most."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) + 3.0 * rng.normal(size=(n, 1))
+    return X, np.arange(n) % 3
+
+
+@pytest.mark.parametrize("n, d", [(40, 2), (40, 4000), (500, 30), (20, 200)])
+def test_gd_loss_curve_never_rises_with_the_estimated_step(n, d):
+    X, y = correlated_features(n, d, seed=n + d)
+    model = SoftmaxRegression(l2=1e-3, tol=1e-8, max_iter=300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    curve = np.array(model.loss_curve_)
+    assert np.all(np.diff(curve) <= 0), np.max(np.diff(curve))
+    # ... and it gets at least as far as plain gradient descent with the exact Böhning step,
+    # computed here from the eigenvalues of the Gram matrix, in the same number of iterations.
+    n_iter, classes = model.n_iter_, 3
+    Xt = np.column_stack([X, np.ones(n)])
+    step = 1 / (np.linalg.svd(Xt, compute_uv=False)[0] ** 2 / (2 * n) + 1e-3)
+    theta = np.zeros((classes, d + 1))
+    Y = one_hot(y, classes)
+    for _ in range(n_iter):
+        G = (softmax(Xt @ theta.T, axis=1) - Y).T @ Xt / n
+        G[:, :-1] += 1e-3 * theta[:, :-1]
+        theta -= step * G
+    plain = model.objective(X, y, coef=theta[:, :-1], intercept=theta[:, -1])
+    assert curve[-1] <= plain * (1 + 1e-12), (curve[-1], plain)
+
+
+def test_fit_memory_grows_like_the_data_for_wide_data():
+    """40 x 4000 built a 4001 x 4001 Gram matrix (128 MB, 256 MB peak) for the step size; now
+    the step comes from products with X, and the peak stays within a few times the data."""
+    import tracemalloc
+
+    X, y = correlated_features(40, 4000, seed=3)
+    tracemalloc.start()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            SoftmaxRegression(max_iter=20).fit(X, y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= 4 * X.nbytes, (peak, X.nbytes)
+
+
+def test_step_size_estimate_is_within_the_largest_hessian_eigenvalue():
+    """The first step from zero uses the power-iteration estimate of L. A step of 1/L with
+    L >= the largest Hessian eigenvalue lowers the objective by at least ||g||^2 / (2L)."""
     X, y = blobs(n=40, d=2, seed=5)
     model = SoftmaxRegression(l2=0.1)
-    bound = _lipschitz(X, 0.1)
-    rng = np.random.default_rng(6)
-    for scale in (0.0, 1.0, 5.0):
-        theta = scale * rng.normal(size=9)  # W (3 x 2) and b (3), flattened
+    theta0 = np.zeros(9)
 
-        def grad(t):
-            gW, gb = model.objective_gradient(X, y, coef=t[:6].reshape(3, 2), intercept=t[6:])
-            return np.concatenate([gW.ravel(), gb])
+    def grad(t):
+        gW, gb = model.objective_gradient(X, y, coef=t[:6].reshape(3, 2), intercept=t[6:])
+        return np.concatenate([gW.ravel(), gb])
 
-        hessian = np.column_stack(
-            [numerical_gradient(lambda t, k=k: grad(t)[k], theta) for k in range(9)]
-        )
-        largest = np.linalg.eigvalsh((hessian + hessian.T) / 2)[-1]
-        assert largest <= bound * (1 + 1e-6), (scale, largest, bound)
+    hessian = np.column_stack(
+        [numerical_gradient(lambda t, k=k: grad(t)[k], theta0) for k in range(9)]
+    )
+    largest = np.linalg.eigvalsh((hessian + hessian.T) / 2)[-1]
+    # Böhning's bound with the exact lambda_max, independently of the package:
+    Xt = np.column_stack([X, np.ones(len(X))])
+    bohning = np.linalg.eigvalsh(Xt.T @ Xt)[-1] / (2 * len(X)) + 0.1
+    assert largest <= bohning * (1 + 1e-6)
+    fitted = SoftmaxRegression(l2=0.1, max_iter=1, tol=0).fit(X, y)
+    g0 = grad(theta0)
+    step = np.concatenate([fitted.coef_.ravel(), fitted.intercept_]) / -g0
+    assert np.allclose(step, step[0])  # one scalar step along the gradient
+    assert 1 / step[0] == pytest.approx(bohning, rel=1e-3)
+
+
+def symmetric_three_classes(k=10, seed=11):
+    """Class c is class 0 turned by c * 120 degrees: by symmetry the optimal intercepts are
+    equal (zero, as fit keeps their sum at zero), so the optimum does not depend on the scale
+    of the intercept's column."""
+    base = np.random.default_rng(seed).normal(size=(k, 2)) + [2.0, 0.0]
+    turns = [np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+             for a in 2 * np.pi / 3 * np.arange(3)]
+    return np.vstack([base @ R.T for R in turns]), np.repeat(np.arange(3), k)
+
+
+def test_badly_scaled_features_fit_or_say_to_rescale():
+    X, y = symmetric_three_classes()
+    reference = SoftmaxRegression(l2=0.05, tol=1e-9, max_iter=5000).fit(X, y)
+    # Scaling X by s and l2 by s^2 is the same problem in W * s: it fits, and agrees.
+    s = 1e140
+    scaled = SoftmaxRegression(l2=0.05 * s * s, tol=0, max_iter=reference.n_iter_).fit(X * s, y)
+    np.testing.assert_allclose(scaled.coef_ * s, reference.coef_, rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(scaled.predict(X * s), reference.predict(X))
+    # Tiny features fit too (pytest turns any leaked warning into an error), and huge ones
+    # whose curvature is still a float64 number.
+    for s in (1e-300, 1e-160, 1e150):
+        for solver in ("gd", "sgd"):
+            model = SoftmaxRegression(solver=solver, tol=0, max_iter=20).fit(X * s, y)
+            # Tiny features barely move the objective: it may wobble by rounding, as documented.
+            rounding = 8 * np.finfo(float).eps * model.loss_curve_[0]
+            assert np.all(np.diff(model.loss_curve_) <= rounding) or solver == "sgd"
+            assert model.loss_curve_[-1] <= np.log(3) + rounding and np.all(np.isfinite(model.coef_))
+    for huge in (1e160, 1e300):
+        for solver in ("gd", "sgd"):
+            with pytest.raises(ValueError, match="X is too badly scaled.*Rescale the features"):
+                SoftmaxRegression(solver=solver).fit(X * huge, y)
 
 
 # -- the same optimum as scikit-learn -------------------------------------------------------------
 
 
+@needs_sklearn
 @pytest.mark.slow
 def test_gd_matches_sklearn_logistic_regression_on_digits(digits):
     X_train, X_test, y_train, y_test, l2, sk = digits
@@ -145,6 +242,7 @@ def test_gd_matches_sklearn_logistic_regression_on_digits(digits):
     assert sk.score(X_test, y_test) >= 0.95
 
 
+@needs_sklearn
 @pytest.mark.slow
 def test_sgd_after_50_epochs_is_within_5_percent_of_the_optimum_on_digits(digits):
     """A constant step leaves SGD hovering near the optimum: measured 1.5e-2 relative above it
@@ -158,6 +256,7 @@ def test_sgd_after_50_epochs_is_within_5_percent_of_the_optimum_on_digits(digits
     assert abs(model.score(X_test, y_test) - sk.score(X_test, y_test)) <= 0.01
 
 
+@needs_sklearn
 def test_l2_maps_to_sklearn_C_equal_one_over_n_l2_for_three_or_more_classes():
     X, y = blobs(n=90, d=4, classes=4, seed=7)
     l2 = 0.02
@@ -170,6 +269,7 @@ def test_l2_maps_to_sklearn_C_equal_one_over_n_l2_for_three_or_more_classes():
     np.testing.assert_allclose(model.predict_proba(X), sk.predict_proba(X), atol=1e-7)
 
 
+@needs_sklearn
 def test_l2_maps_to_sklearn_C_equal_two_over_n_l2_for_two_classes():
     X, y = blobs(n=50, d=3, classes=2, seed=8)
     l2 = 0.05
@@ -343,13 +443,33 @@ def test_fit_rejects_bad_hyper_parameters_naming_them(params, error, name):
         model.fit(X_OK, Y_OK)
 
 
+@needs_sklearn
 @pytest.mark.parametrize(
     "method", ["predict", "predict_proba", "predict_log_proba", "logits", "score"]
 )
-def test_predicting_before_fit_says_not_fitted(method):
+def test_predicting_before_fit_raises_sklearns_not_fitted_error(method):
+    from sklearn.exceptions import NotFittedError
+
     args = (X_OK, Y_OK) if method == "score" else (X_OK,)
-    with pytest.raises(ValueError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         getattr(SoftmaxRegression(), method)(*args)
+
+
+def test_not_fitted_error_without_sklearn_is_a_value_and_attribute_error():
+    code = (
+        "import sys; sys.modules['sklearn'] = None\n"
+        "import numpy as np\n"
+        "from softmax_pkg import SoftmaxRegression\n"
+        "try:\n"
+        "    SoftmaxRegression().predict(np.eye(2))\n"
+        "except Exception as exc:\n"
+        "    assert type(exc).__name__ == 'NotFittedError', type(exc)\n"
+        "    assert isinstance(exc, ValueError) and isinstance(exc, AttributeError)\n"
+        "    assert 'not fitted' in str(exc)\n"
+        "else:\n"
+        "    raise AssertionError('no error')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 
 @pytest.mark.parametrize(
@@ -398,6 +518,7 @@ def test_repr_shows_only_non_default_parameters():
     assert repr(SoftmaxRegression(0.1, solver="sgd")) == "SoftmaxRegression(l2=0.1, solver='sgd')"
 
 
+@needs_sklearn
 def test_sklearn_clone_gives_an_unfitted_copy_with_the_same_parameters():
     model = SoftmaxRegression(l2=0.2, solver="sgd", random_state=5).fit(X_OK, Y_OK)
     copy = clone(model)
@@ -423,6 +544,7 @@ def test_importing_the_package_and_fitting_does_not_import_sklearn():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 
+@needs_sklearn
 def test_works_inside_sklearn_cross_validation_and_grid_search():
     from sklearn.model_selection import GridSearchCV, cross_val_score
 
@@ -435,9 +557,6 @@ def test_works_inside_sklearn_cross_validation_and_grid_search():
 
 # The checks of sklearn.utils.estimator_checks.check_estimator that fail by design:
 DELIBERATE_DIFFERENCES = {
-    # scikit-learn wants its own NotFittedError class; the package cannot import scikit-learn,
-    # so it raises ValueError (NotFittedError's base class) saying "not fitted".
-    "check_estimators_unfitted",
     # The package raises TypeError (wrong kind of thing) for complex and object-dtype X, where
     # scikit-learn wants ValueError (complex) or a silent conversion (objects holding numbers).
     "check_complex_data",
@@ -447,6 +566,7 @@ DELIBERATE_DIFFERENCES = {
 }
 
 
+@needs_sklearn
 @pytest.mark.slow
 def test_passes_sklearn_check_estimator_except_the_documented_differences():
     from sklearn.utils.estimator_checks import check_estimator
@@ -458,3 +578,83 @@ def test_passes_sklearn_check_estimator_except_the_documented_differences():
     passed = {r["check_name"] for r in results if r["status"] == "passed"}
     assert failed == DELIBERATE_DIFFERENCES, failed ^ DELIBERATE_DIFFERENCES
     assert len(passed) >= 40, sorted(passed)
+
+
+# -- every hyper-parameter moved off its default, against a computation written out here ---------
+
+
+def plain_gradient(W, b, X, y, l2):
+    """(S - Y)^T X / n + l2 W and (S - Y)^T 1 / n, from the book's formulas."""
+    from softmax_pkg import formulas
+
+    G = (formulas.shifted_softmax(X @ W.T + b) - one_hot(y, W.shape[0])) / len(X)
+    return G.T @ X + l2 * W, G.sum(axis=0)
+
+
+@pytest.mark.parametrize(
+    "learning_rate, momentum, batch_size, random_state",
+    [(0.05, 0.5, 7, 3), (0.2, 0.0, 1, 11), (0.01, 0.95, 100, 0)],
+)
+def test_sgd_is_heavy_ball_on_shuffled_mini_batches_written_out(
+    learning_rate, momentum, batch_size, random_state
+):
+    X, y = blobs(n=30, d=3, seed=12)
+    l2, epochs = 0.02, 3
+    model = SoftmaxRegression(
+        l2=l2, solver="sgd", learning_rate=learning_rate, momentum=momentum,
+        batch_size=batch_size, random_state=random_state, max_iter=epochs, tol=0,
+    ).fit(X, y)
+    rng = np.random.default_rng(random_state)
+    W, b = np.zeros((3, 3)), np.zeros(3)
+    vW, vb = np.zeros_like(W), np.zeros_like(b)
+    size = min(batch_size, len(X))
+    for _ in range(epochs):
+        order = rng.permutation(len(X))
+        for start in range(0, len(X), size):
+            batch = order[start : start + size]
+            gW, gb = plain_gradient(W, b, X[batch], y[batch], l2)
+            vW, vb = momentum * vW + gW, momentum * vb + gb
+            W, b = W - learning_rate * vW, b - learning_rate * vb
+    np.testing.assert_allclose(model.coef_, W, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(model.intercept_, b, rtol=1e-10, atol=1e-13)
+    assert model.n_iter_ == epochs
+
+
+@pytest.mark.parametrize("learning_rate", [0.03, 0.3])
+def test_gd_with_a_given_learning_rate_takes_that_step_first(learning_rate):
+    X, y = blobs(n=25, d=2, seed=13)
+    model = SoftmaxRegression(l2=0.1, learning_rate=learning_rate, max_iter=1, tol=0).fit(X, y)
+    gW, gb = plain_gradient(np.zeros((3, 2)), np.zeros(3), X, y, 0.1)
+    np.testing.assert_allclose(model.coef_, -learning_rate * gW, rtol=1e-13, atol=1e-16)
+    np.testing.assert_allclose(model.intercept_, -learning_rate * gb, rtol=1e-13, atol=1e-16)
+
+
+@pytest.mark.parametrize("tol", [1e-2, 1e-4])
+def test_tol_stops_at_the_first_epoch_whose_gradient_norm_is_at_most_tol(tol):
+    X, y = blobs(n=40, d=2, seed=14)
+    norms = []
+
+    def record(model, epoch):
+        gW, gb = plain_gradient(model.coef_, model.intercept_, X, y, 0.01)
+        norms.append(np.sqrt(np.sum(gW**2) + np.sum(gb**2)))
+
+    model = SoftmaxRegression(l2=0.01, tol=tol, callback=record).fit(X, y)
+    assert len(norms) == model.n_iter_
+    assert norms[-1] <= tol < min(norms[:-1])
+
+
+def test_masked_arrays_are_refused_by_name_never_unmasked_silently():
+    X, y = blobs(n=12, d=3, seed=15)
+    mask = np.zeros(X.shape, bool)
+    mask[0, 0] = True
+    with pytest.raises(TypeError, match="X is a masked array"):
+        SoftmaxRegression().fit(np.ma.masked_array(X, mask=mask), y)
+    with pytest.raises(TypeError, match="y is a masked array"):
+        SoftmaxRegression().fit(X, np.ma.masked_array(y, mask=np.arange(12) == 3))
+    model = SoftmaxRegression().fit(X, y)
+    with pytest.raises(TypeError, match="X is a masked array"):
+        model.predict_proba(np.ma.masked_array(X, mask=mask))
+    # Nothing masked: the same as the plain arrays.
+    np.testing.assert_array_equal(
+        SoftmaxRegression().fit(np.ma.masked_array(X), np.ma.masked_array(y)).coef_, model.coef_
+    )

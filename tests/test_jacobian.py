@@ -8,7 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from conftest import import_or_need
 from softmax_pkg import (
+    formulas,
     numerical_gradient,
     softmax,
     softmax_jacobian,
@@ -112,3 +114,46 @@ def test_jacobian_is_positive_semidefinite_with_rank_n_minus_1(x):
     if s.min() > 1e-6:  # all probabilities clearly positive: the only null vector is 1
         assert np.sum(eigenvalues > 1e-12) == len(x) - 1
         np.testing.assert_allclose(softmax_jacobian(x) @ np.ones(len(x)), 0.0, atol=1e-15)
+
+
+# -- the class axis anywhere (a product that summed over the last axis would pass with axis=-1) --
+
+
+@pytest.mark.parametrize("shape, axis", [((5, 3), 0), ((4, 5, 3), 1), ((4, 5, 3), -2), ((5, 2, 3), 0)])
+def test_jvp_and_vjp_with_the_class_axis_not_last_match_the_formulas(shape, axis):
+    rng = np.random.default_rng(sum(shape) + axis)
+    x, v = rng.normal(size=shape), rng.normal(size=shape)
+    # Independent: move the class axis last and use the book's formulas, row by row.
+    rows_x, rows_v = np.moveaxis(x, axis, -1), np.moveaxis(v, axis, -1)
+    J = formulas.softmax_jacobian(rows_x)  # (..., N, N), J[..., i, j] = dS_i/dx_j
+    jv = np.moveaxis(np.einsum("...ij,...j->...i", J, rows_v), -1, axis)
+    vj = np.moveaxis(np.einsum("...i,...ij->...j", rows_v, J), -1, axis)
+    np.testing.assert_allclose(softmax_jvp(x, v, axis=axis), jv, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(softmax_vjp(x, v, axis=axis), vj, rtol=1e-12, atol=1e-15)
+    # ... and the Jacobian itself, whose two axes go last.
+    np.testing.assert_allclose(softmax_jacobian(x, axis=axis), J, rtol=1e-12, atol=1e-16)
+
+
+def test_vjp_with_the_class_axis_first_is_the_gradient_by_central_differences():
+    rng = np.random.default_rng(5)
+    x, g = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))  # 4 classes on axis 0, 3 samples
+    numeric = numerical_gradient(lambda z: float(np.sum(g * softmax(z, axis=0))), x)
+    np.testing.assert_allclose(softmax_vjp(x, g, axis=0), numeric, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("func", [softmax_jacobian, softmax_jvp, softmax_vjp])
+def test_masked_arrays_and_torch_tensors_requiring_grad_are_refused(func):
+    x = np.ma.masked_array(np.zeros((2, 3)), mask=[[0, 1, 0], [0, 0, 0]])
+    args = (x,) if func is softmax_jacobian else (x, np.ones((2, 3)))
+    with pytest.raises(TypeError, match="x is a masked array"):
+        func(*args)
+    if func is not softmax_jacobian:
+        with pytest.raises(TypeError, match="is a masked array"):
+            func(np.zeros((2, 3)), x)
+    torch = import_or_need("torch")
+    t = torch.zeros((2, 3), dtype=torch.float64, requires_grad=True)
+    targs = (t,) if func is softmax_jacobian else (t, np.ones((2, 3)))
+    with pytest.raises(TypeError, match="x is a torch tensor that requires grad.*detach"):
+        func(*targs)
+    dargs = (t.detach(),) + targs[1:]
+    np.testing.assert_allclose(func(*dargs), func(*(np.zeros((2, 3)),) + targs[1:]))

@@ -83,3 +83,34 @@ def test_bad_arguments_are_named(args, error, words):
             func(*args)
     with pytest.raises(ValueError, match="x must be one input vector"):
         softmax_layer_jacobian(np.ones((2, 3)), np.ones((2, 3)))
+
+
+def test_a_W_with_zero_rows_is_blamed_on_W_not_x():
+    for func in (softmax_layer, softmax_layer_jacobian):
+        with pytest.raises(ValueError, match=r"W must have at least one row .*got shape \(0, 3\)"):
+            func(np.ones(3), np.ones((0, 3)))
+
+
+def test_masked_inputs_are_refused_by_name():
+    x = np.ma.masked_array(np.ones(3), mask=[0, 1, 0])
+    for func in (softmax_layer, softmax_layer_jacobian):
+        with pytest.raises(TypeError, match="x is a masked array"):
+            func(x, np.ones((2, 3)))
+        with pytest.raises(TypeError, match="W is a masked array"):
+            func(np.ones(3), np.ma.masked_array(np.ones((2, 3)), mask=np.eye(2, 3)))
+        with pytest.raises(TypeError, match="b is a masked array"):
+            func(np.ones(3), np.ones((2, 3)), np.ma.masked_array([0.0, 1.0], mask=[1, 0]))
+
+
+def test_bias_moves_the_single_layer_and_its_jacobian_as_the_formulas_say():
+    from softmax_pkg import formulas
+
+    rng = np.random.default_rng(3)
+    x, W, b = rng.normal(size=4), rng.normal(size=(3, 4)), rng.normal(size=3)
+    np.testing.assert_allclose(
+        softmax_layer(x, W, b), formulas.shifted_softmax(W @ x + b), rtol=1e-15
+    )
+    # d P / d W = J(W x + b) (I_T kron x^T): the formulas' Jacobian at the biased logits.
+    expected = formulas.softmax_jacobian(W @ x + b) @ np.kron(np.eye(3), x[None, :])
+    np.testing.assert_allclose(softmax_layer_jacobian(x, W, b), expected, rtol=1e-13, atol=1e-16)
+    assert not np.allclose(softmax_layer_jacobian(x, W, b), softmax_layer_jacobian(x, W))

@@ -279,3 +279,166 @@ def test_gradient_matches_central_differences_for_any_logits(logits, reduction, 
         rtol=1e-6,
         atol=1e-8,
     )
+
+
+# -- integer labels of every dtype ---------------------------------------------------------------
+
+INT_DTYPES = [np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64, np.uint64]
+
+
+@pytest.mark.parametrize("dtype", INT_DTYPES)
+def test_integer_labels_of_every_dtype_give_the_same_loss_gradient_and_one_hot(dtype):
+    logits = RNG.normal(size=(4, C))
+    labels = np.array([0, 4, 2, 1])
+    given = labels.astype(dtype)
+    expected = -log_softmax(logits)[np.arange(4), labels]  # independent: the log-softmax
+    np.testing.assert_allclose(cross_entropy(logits, given, reduction="none"), expected, rtol=1e-14)
+    Y = np.zeros((4, C))
+    Y[np.arange(4), labels] = 1.0  # independent: a loop-free one-hot by fancy indexing
+    np.testing.assert_allclose(
+        cross_entropy_grad(logits, given, reduction="sum"), softmax(logits) - Y, atol=1e-15
+    )
+    np.testing.assert_array_equal(one_hot(given, C), Y)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([1, 2**64 - 100], np.uint64),  # would wrap to -100 as int64
+        np.array([1, 2**63], np.uint64),  # would wrap to the most negative int64
+        np.array([1, 2**64 - 1], np.uint64),
+    ],
+)
+def test_uint64_labels_above_int64_range_are_errors_shown_as_given_never_ignored(labels):
+    shown = re.escape(f"got {labels[1]}")
+    for f in (cross_entropy, cross_entropy_grad):
+        with pytest.raises(ValueError, match=shown):
+            f(np.zeros((2, 3)), labels, ignore_index=-100)
+        with pytest.raises(ValueError, match=shown):
+            f(np.zeros((2, 3)), labels)
+    with pytest.raises(ValueError, match=shown):
+        one_hot(labels, 3)
+
+
+def test_ignore_index_outside_the_label_dtype_never_matches_a_wrapped_label():
+    logits = RNG.normal(size=(3, C))
+    labels = np.array([1, 2, 3], np.int8)
+    # 1000 and -100 do not fit uint8 / are never equal to an int8 label: nothing is ignored.
+    plain = cross_entropy(logits, labels.astype(np.int64))
+    assert cross_entropy(logits, labels, ignore_index=1000) == plain
+    assert cross_entropy(logits, labels.astype(np.uint8), ignore_index=-100) == plain
+    assert cross_entropy(logits, labels.astype(np.uint8), ignore_index=256 + 2) == plain
+    with pytest.raises(ValueError, match=re.escape("got 200")):
+        cross_entropy(logits, np.array([1, 200, 3], np.uint8), ignore_index=-56)  # 200 = -56 + 256
+
+
+# -- every argument checked ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("func", [cross_entropy, cross_entropy_grad])
+@pytest.mark.parametrize("reduction", [np.array("mean"), np.array(["mean"]), ["sum"], None, 0])
+def test_reduction_that_is_not_a_string_is_a_type_error_naming_it(func, reduction):
+    with pytest.raises(TypeError, match="reduction must be one of the strings"):
+        func(LOGITS, GOOD_LABELS, reduction=reduction)
+
+
+@pytest.mark.parametrize("dtype", ["banana", object, str, "datetime64[s]", np.void])
+def test_one_hot_bad_dtype_is_a_type_error_naming_dtype(dtype):
+    with pytest.raises(TypeError, match="dtype must be"):
+        one_hot([0, 1], 2, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [bool, np.int8, np.uint16, np.float32, np.float64, np.complex64])
+def test_one_hot_dtype_is_honoured(dtype):
+    got = one_hot(np.array([[2], [0]]), 3, dtype=dtype)
+    assert got.dtype == np.dtype(dtype) and got.shape == (2, 1, 3)
+    want = np.array([[[0, 0, 1]], [[1, 0, 0]]])
+    np.testing.assert_array_equal(got, want.astype(dtype))
+
+
+def test_masked_arrays_are_refused_unless_nothing_is_masked():
+    logits = RNG.normal(size=(3, C))
+    hidden = np.ma.masked_array(logits, mask=np.eye(3, C, dtype=bool))
+    open_ = np.ma.masked_array(logits, mask=np.zeros((3, C), bool))
+    labels = np.ma.masked_array(GOOD_LABELS, mask=[False, True, False])
+    for f in (cross_entropy, cross_entropy_grad):
+        with pytest.raises(TypeError, match="logits is a masked array"):
+            f(hidden, GOOD_LABELS)
+        with pytest.raises(TypeError, match="target is a masked array"):
+            f(logits, labels)
+        with pytest.raises(TypeError, match="weight is a masked array"):
+            f(logits, GOOD_LABELS, weight=np.ma.masked_array(WEIGHT, mask=[1, 0, 0, 0, 0]))
+        # Nothing masked, nothing lost: the same result as the plain array.
+        np.testing.assert_array_equal(f(open_, GOOD_LABELS), f(logits, GOOD_LABELS))
+    with pytest.raises(TypeError, match="labels is a masked array"):
+        one_hot(labels, C)
+
+
+def test_torch_tensors_requiring_grad_are_refused_with_a_detach_hint(torch):
+    logits = torch.tensor(RNG.normal(size=(3, C)), requires_grad=True)
+    target = torch.tensor([0, 1, 2])
+    for f in (cross_entropy, cross_entropy_grad):
+        with pytest.raises(TypeError, match=r"logits is a torch tensor that requires grad.*detach"):
+            f(logits, target)
+        # Detached, it is an ordinary array of numbers, and torch's own loss agrees.
+        got = f(logits.detach(), target)
+        assert isinstance(got, np.ndarray) or np.isscalar(got)
+    loss = torch.nn.functional.cross_entropy(logits, target)
+    assert cross_entropy(logits.detach(), target) == pytest.approx(loss.item(), rel=1e-13)
+
+
+# -- where the results differ from PyTorch, as the docstring says -------------------------------
+
+INF = np.inf
+DEVIATIONS = {
+    # name: (logits, target, kwargs, our loss, our gradient (reduction "sum" of one row))
+    "+inf logit at the target": ([[INF, 0.0, 1.0]], [0], {}, 0.0, [0.0, 0.0, 0.0]),
+    "+inf logit elsewhere": ([[INF, 0.0, 1.0]], [1], {}, INF, [1.0, -1.0, 0.0]),
+    "two +inf logits": ([[INF, INF, 1.0]], [0], {}, np.log(2), [-0.5, 0.5, 0.0]),
+    "zero probability at -inf": (
+        [[-INF, 0.0, 1.0]], [[0.0, 0.5, 0.5]], {}, None, None),
+    "zero total weight": ([[0.0, 0.0, 1.0]], [0], {"weight": [0.0, 1.0, 1.0]}, 0.0, [0.0] * 3),
+    "every target ignored": ([[0.0, 2.0, 1.0]], [2], {"ignore_index": 2}, 0.0, [0.0] * 3),
+}
+
+
+@pytest.mark.parametrize("case", list(DEVIATIONS))
+def test_documented_differences_from_pytorch(torch, case):
+    logits, target, kwargs, loss, grad = DEVIATIONS[case]
+    logits = np.array(logits)
+    target = np.array(target)
+    if case == "zero probability at -inf":
+        # 0 log 0 = 0: the loss is the cross-entropy over the finite logits alone.
+        loss = float(-(0.5 * log_softmax(logits[:, 1:])).sum())
+        grad = (softmax(logits) - target)[0]
+    kwargs = {k: np.array(v) for k, v in kwargs.items() if k == "weight"} | {
+        k: v for k, v in kwargs.items() if k != "weight"
+    }
+    got = cross_entropy(logits, target, **kwargs)
+    assert got == pytest.approx(loss, rel=1e-15)
+    np.testing.assert_allclose(
+        cross_entropy_grad(logits, target, reduction="sum", **kwargs)[0], grad, atol=1e-15
+    )
+    want, _ = torch_loss_and_grad(torch, logits, target, -1, **kwargs)
+    assert np.isnan(want)  # PyTorch's NaN, the documented difference
+    # ... and the docstring says so.
+    phrase = {"+inf": "A ``+inf`` logit gives the limit", "zero probability": "0 \\log 0 = 0"}
+    said = next((v for k, v in phrase.items() if k in case), "nothing to average")
+    assert said in " ".join(cross_entropy.__doc__.split())
+
+
+@pytest.mark.parametrize(
+    "target, kwargs, words",
+    [
+        ([[0.0, 0.5, 0.6]], {}, "must sum to 1"),
+        ([[-0.1, 0.5, 0.6]], {}, "must be finite and >= 0"),
+        ([0], {"weight": np.array([-1.0, 1.0, 1.0])}, "weight entries must be finite and >= 0"),
+        ([[0.0, 0.5, 0.5]], {"ignore_index": -100}, "ignore_index applies only to integer"),
+    ],
+)
+def test_arguments_pytorch_accepts_are_documented_errors(torch, target, kwargs, words):
+    logits, target = np.array([[0.0, 0.0, 1.0]]), np.array(target)
+    with pytest.raises(ValueError, match=re.escape(words)):
+        cross_entropy(logits, target, **kwargs)
+    want, _ = torch_loss_and_grad(torch, logits, target, -1, **dict(kwargs))
+    assert np.isfinite(want)  # PyTorch computes something

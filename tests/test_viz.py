@@ -29,9 +29,26 @@ from softmax_pkg import (
     softmax_jacobian,
 )
 
-viz = pytest.importorskip("softmax_pkg.viz")
-from softmax_pkg.viz._classifier import CONFIDENCE_EDGES, SHADES, palette  # noqa: E402
-from softmax_pkg.viz._figure import WIDGET_VIEW, decode, quantize, run_length  # noqa: E402
+from conftest import REPO, import_or_need  # noqa: E402
+
+viz = import_or_need("softmax_pkg.viz")
+import_or_need("ipywidgets")  # the live half of every figure
+# What the figures document, restated here rather than read from private modules: the MIME type
+# of a widget view, the confidence bins of the classifier's map, and the JSON array format.
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+CONFIDENCE_EDGES = (0.5, 0.7, 0.9)
+SHADES = (0.15, 0.3, 0.5, 0.75)
+
+
+def decode(entry: dict) -> np.ndarray:
+    """An array of the static payload: {shape, scale, data} (data / scale) or {shape, runs}
+    (value, count pairs over the flattened array), as viz.js reads it."""
+    shape = tuple(entry["shape"])
+    if "runs" in entry:
+        runs = entry["runs"]
+        flat = [value for value, count in zip(runs[::2], runs[1::2]) for _ in range(count)]
+        return np.array(flat, dtype=np.int64).reshape(shape)
+    return (np.array(entry["data"], dtype=np.float64) / entry["scale"]).reshape(shape)
 
 MAX_BYTES = 2_000_000
 
@@ -82,6 +99,72 @@ def test_softmax_pkg_imports_without_matplotlib_or_ipywidgets():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "viz" not in softmax_pkg.__all__
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
+    import os
+
+    environ = {k: v for k, v in os.environ.items() if k != "SOFTMAX_BOOK_CI"} | env
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True, text=True, cwd=REPO, env=environ,
+    )
+
+
+def test_import_viz_without_matplotlib_says_which_extra_to_install():
+    done = run_python("""
+        import sys
+        sys.modules["matplotlib"] = None
+        try:
+            import softmax_pkg.viz
+        except ImportError as exc:
+            print(exc)
+        """)
+    assert done.returncode == 0, done.stderr
+    assert 'pip install "softmax-pkg[viz]"' in done.stdout and "matplotlib" in done.stdout
+
+
+def test_static_html_needs_no_ipywidgets_and_the_live_figure_says_which_extra():
+    done = run_python("""
+        import sys
+        sys.modules["ipywidgets"] = None
+        from softmax_pkg.viz import jacobian_widget
+        figure = jacobian_widget()
+        bundle = figure._repr_mimebundle_()
+        assert sorted(bundle) == ["text/html", "text/plain"], sorted(bundle)
+        assert bundle["text/html"] == figure.static_html() and "smx-viz-data" in figure.static_html()
+        try:
+            figure.sliders
+        except ImportError as exc:
+            print(exc)
+        """)
+    assert done.returncode == 0, done.stderr
+    assert 'pip install "softmax-pkg[viz]"' in done.stdout and "ipywidgets" in done.stdout
+
+
+WITHOUT_EXTRAS = """
+    import sys
+    for name in ("matplotlib", "ipywidgets", "PIL", "scipy", "mpmath", "sklearn", "torch"):
+        sys.modules[name] = None  # not installed, as far as any import can tell
+    import pytest
+    sys.exit(pytest.main(["-q", "-rs", "-p", "no:cacheprovider", "-m", "not slow",
+                          "softmax_pkg/viz/_figure.py", "softmax_pkg/benchmark.py",
+                          "softmax_pkg/reference.py", "softmax_pkg/_classifier.py",
+                          "tests/test_reference.py", "tests/test_viz.py"]))
+    """
+
+
+def test_pytest_without_the_extras_skips_with_reasons_and_fails_in_ci():
+    done = run_python(WITHOUT_EXTRAS)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert "error" not in out.lower().replace("importerror", ""), out
+    for reason in ("'matplotlib'", "'scipy'", "'mpmath'", "'sklearn'"):
+        assert re.search(f"SKIPPED .*prerequisite missing.*{reason}", out), (reason, out)
+    assert 'pip install "softmax-pkg[viz]"' in out and 'softmax-pkg[reference]' in out
+    # In CI nothing may skip: the same run fails.
+    ci = run_python(WITHOUT_EXTRAS, SOFTMAX_BOOK_CI="1")
+    assert ci.returncode != 0 and "tests may not skip in CI" in ci.stdout + ci.stderr
 
 
 # -- live: sliders update the figure's artists with the package's values --------------------------
@@ -185,7 +268,7 @@ def test_classifier_sliders_show_the_model_trained_with_those_hyper_parameters()
         )
         model = independent_fit(figure.X, figure.y, lr, l2, int(epochs))
         regions = figure.regions.get_array()
-        np.testing.assert_array_equal(regions, palette(3)[map_codes(model, figure.points)])
+        np.testing.assert_array_equal(regions, figure.palette[map_codes(model, figure.points)])
         xs, losses = figure.curve.get_data()
         np.testing.assert_array_equal(xs, np.arange(1, int(epochs) + 1))
         np.testing.assert_allclose(losses, model.loss_curve_, rtol=1e-12)
@@ -270,12 +353,17 @@ def test_static_html_says_which_version_it_is_and_has_no_widget_markup(figures):
 # -- static: the payload holds the package's values at every slider position ---------------------
 
 
-def test_quantize_and_run_length_round_trip():
-    values = np.array([[0.12345, -0.5], [1.0, 2.0004]])
-    np.testing.assert_allclose(decode(quantize(values, 1000)), values, atol=0.5e-3)
-    labels = np.array([[0, 0, 1, 1], [1, 2, 2, 2]])
-    assert run_length(labels)["runs"] == [0, 2, 1, 3, 2, 3]
-    np.testing.assert_array_equal(decode(run_length(labels)), labels)
+def test_payload_arrays_are_scaled_integers_or_runs(figures):
+    for name, (_, payload) in figures.items():
+        for key, entry in payload["arrays"].items():
+            size = int(np.prod(entry["shape"]))
+            if "runs" in entry:
+                assert sum(entry["runs"][1::2]) == size, (name, key)
+                assert all(isinstance(v, int) for v in entry["runs"]), (name, key)
+            else:
+                assert len(entry["data"]) == size and entry["scale"] >= 1000, (name, key)
+                assert all(isinstance(v, int) for v in entry["data"][:100]), (name, key)
+    assert "runs" in figures["classifier"][1]["arrays"]["map"]
 
 
 def positions(payload: dict, count: int, seed: int = 0):
@@ -342,13 +430,85 @@ def test_static_html_is_under_2_mb(figures, name):
     assert len(figure.static_html().encode("utf-8")) < MAX_BYTES
 
 
-def test_a_control_must_start_on_its_grid():
-    with pytest.raises(ValueError, match="not in values"):
-        viz.temperature_widget(temperature=0.25)
-    with pytest.raises(ValueError, match="not in values"):
-        viz.jacobian_widget(logits=[0.1, 0.0, 0.0])
-    with pytest.raises(ValueError, match="label"):
-        viz.loss_gradient_widget(label=3)
+BLOBS = None
+
+
+def blobs():
+    global BLOBS
+    if BLOBS is None:
+        BLOBS = viz.three_blobs(n_per_class=4)
+    return BLOBS
+
+
+BAD_VIZ_ARGUMENTS = [
+    # (call, error, what the message must name)
+    (
+        lambda: viz.temperature_widget(temperature=0.25),
+        ValueError,
+        "temperature=0.25 is not one of the 11 positions of temperatures",
+    ),
+    (lambda: viz.temperature_widget(temperature="hot"), TypeError, "temperature must be a real"),
+    (lambda: viz.temperature_widget(temperatures=[1.0, -1.0]), ValueError, "temperatures must"),
+    (lambda: viz.temperature_widget(temperatures=[]), ValueError, "temperatures must be a non-empty"),
+    (lambda: viz.temperature_widget(logits=[1.0]), ValueError, "logits must be a 1-d sequence"),
+    (lambda: viz.temperature_widget(logits="abc"), TypeError, "logits must be an array of real"),
+    (lambda: viz.temperature_widget(values=[0.0, np.nan]), ValueError, "values must hold finite"),
+    (lambda: viz.jacobian_widget(logits=[0.1, 0.0, 0.0]), ValueError, "logits[0]=0.1 is not one"),
+    (lambda: viz.jacobian_widget(logits=[0.0] * 10), ValueError, "2 to 9 numbers"),
+    (lambda: viz.jacobian_widget(values=[[0.0, 1.0]]), ValueError, "values must be a non-empty 1-d"),
+    (lambda: viz.jacobian_widget(values=[0.0, 0.0]), ValueError, "values must not repeat"),
+    (lambda: viz.loss_gradient_widget(label=3), ValueError, "label must be an index in range(3)"),
+    (lambda: viz.loss_gradient_widget(label=1.0), TypeError, "label must be an integer"),
+    (lambda: viz.loss_gradient_widget(k=-1), ValueError, "k must be an index in range(3)"),
+    (lambda: viz.loss_gradient_widget(logits=[1.0, np.inf]), ValueError, "logits must be finite"),
+    (lambda: viz.loss_gradient_widget(logits=[1.05, 0.0]), ValueError, "logits[0]=1.05 is not"),
+    (lambda: viz.loss_and_gradient([1.0, 2.0], 0, 2, [0.0]), ValueError, "k must be an index"),
+    (lambda: viz.loss_and_gradient([1.0, 2.0], 0, 1, ["x"]), TypeError, "a_k must be an array"),
+    (lambda: viz.classifier_widget(blobs()[0]), ValueError, "X and y go together"),
+    (lambda: viz.classifier_widget(blobs()[0][:, :1], blobs()[1]), ValueError, "X must have two"),
+    (lambda: viz.classifier_widget(blobs()[0], blobs()[1][:-1]), ValueError, "y must hold one label"),
+    (lambda: viz.classifier_widget(blobs()[0], 0 * blobs()[1]), ValueError, "2 to 6 classes"),
+    (lambda: viz.classifier_widget(*blobs(), learning_rate=0.5), ValueError, "learning_rate=0.5"),
+    (lambda: viz.classifier_widget(*blobs(), l2_strengths=[-1.0]), ValueError, "l2_strengths must"),
+    (lambda: viz.classifier_widget(*blobs(), epoch_counts=[1, 2.5]), TypeError, "epoch_counts[1]"),
+    (lambda: viz.classifier_widget(*blobs(), epochs=7), ValueError, "epochs=7 is not one"),
+    (lambda: viz.classifier_widget(*blobs(), resolution=1), ValueError, "resolution must be"),
+    (lambda: viz.classifier_widget(*blobs(), feature_names="ab"), TypeError, "feature_names must"),
+    (lambda: viz.classifier_widget(*blobs(), colour="red"), TypeError, "colour"),
+    (lambda: viz.three_blobs(n_per_class=0), ValueError, "n_per_class must be an integer >= 1"),
+    (lambda: viz.three_blobs(seed=1.5), TypeError, "seed must be an integer"),
+    (
+        lambda: viz.train_snapshots(*blobs(), learning_rate=0.0, l2=0.0, epochs=[1],
+                                    grid=np.zeros((2, 2, 2))),
+        ValueError,
+        "learning_rate must be a finite number > 0",
+    ),
+    (
+        lambda: viz.train_snapshots(*blobs(), learning_rate=0.1, l2=-1.0, epochs=[1],
+                                    grid=np.zeros((2, 2, 2))),
+        ValueError,
+        "l2 must be a finite number >= 0",
+    ),
+    (
+        lambda: viz.train_snapshots(*blobs(), learning_rate=0.1, l2=0.0, epochs=[],
+                                    grid=np.zeros((2, 2, 2))),
+        TypeError,
+        "epochs must be a non-empty sequence",
+    ),
+    (
+        lambda: viz.train_snapshots(*blobs(), learning_rate=0.1, l2=0.0, epochs=[1],
+                                    grid=np.zeros((2, 2))),
+        ValueError,
+        "grid must be a finite array of shape (H, W, 2)",
+    ),
+]
+
+
+@pytest.mark.parametrize("index", range(len(BAD_VIZ_ARGUMENTS)))
+def test_bad_viz_arguments_raise_an_error_naming_them(index):
+    call, error, words = BAD_VIZ_ARGUMENTS[index]
+    with pytest.raises(error, match=re.escape(words)):
+        call()
 
 
 def test_classifier_takes_its_own_data_grids_and_axis_names():
@@ -373,3 +533,55 @@ def test_classifier_takes_its_own_data_grids_and_axis_names():
     np.testing.assert_array_equal(
         decode(payload["arrays"]["map"])[1, 0, 1], map_codes(model, figure.points)
     )
+
+
+def test_temperature_figure_with_its_own_grids_shows_the_formula_everywhere():
+    from softmax_pkg import formulas
+
+    figure = viz.temperature_widget(
+        logits=[0.0, 1.0], temperature=0.5, values=[-1.0, 0.0, 1.0], temperatures=[0.5, 2.0]
+    )
+    heights = np.array([bar.get_height() for bar in figure.bars])
+    np.testing.assert_allclose(heights, formulas.shifted_softmax(np.array([0.0, 1.0]) / 0.5))
+    payload = payload_of(figure.static_html())
+    p = decode(payload["arrays"]["p"])
+    assert p.shape == (3, 3, 2, 2)
+    for a0, a1, tau in np.ndindex(3, 3, 2):
+        a = np.array([[-1.0, 0.0, 1.0][a0], [-1.0, 0.0, 1.0][a1]])
+        want = formulas.shifted_softmax(a / [0.5, 2.0][tau])
+        np.testing.assert_allclose(p[a0, a1, tau], want, atol=0.5e-3 + 1e-12)
+    assert [c["values"] for c in payload["controls"]][-1] == [0.5, 2.0]
+
+
+def test_loss_figure_with_its_own_grid_label_and_moving_logit_shows_the_formulas():
+    from softmax_pkg import formulas
+
+    logits, label, k = np.array([0.5, -1.0, 2.0]), 2, 1
+    grid = [-2.0, -1.0, 0.0, 1.5]
+    figure = viz.loss_gradient_widget(logits=logits, label=label, k=k, values=grid)
+    assert figure.values == {"k": 1.0, "a_k": -1.0}
+    payload = payload_of(figure.static_html())
+    loss, grad = decode(payload["arrays"]["loss"]), decode(payload["arrays"]["grad"])
+    assert loss.shape == (3, 4) and grad.shape == (3, 4, 3)
+    y = np.eye(3)[label]
+    for moving, m in np.ndindex(3, 4):
+        row = logits.copy()
+        row[moving] = grid[m]
+        np.testing.assert_allclose(loss[moving, m], formulas.cross_entropy(row, y), atol=0.5e-3)
+        np.testing.assert_allclose(grad[moving, m], formulas.cross_entropy_grad(row, y), atol=0.5e-3)
+
+
+@pytest.mark.parametrize("n_per_class, seed", [(1, 0), (7, 5)])
+def test_three_blobs_size_and_seed(n_per_class, seed):
+    X, y = viz.three_blobs(n_per_class=n_per_class, seed=seed)
+    assert X.shape == (3 * n_per_class, 2)
+    np.testing.assert_array_equal(y, np.repeat([0, 1, 2], n_per_class))
+    again, _ = viz.three_blobs(n_per_class=n_per_class, seed=seed)
+    other, _ = viz.three_blobs(n_per_class=n_per_class, seed=seed + 1)
+    np.testing.assert_array_equal(X, again)
+    assert not np.array_equal(X, other)
+    # Independent: centres on a circle of radius 1.6 at 90, 210 and 330 degrees, noise 0.75.
+    rng = np.random.default_rng(seed)
+    angles = np.deg2rad([90.0, 210.0, 330.0])
+    centres = 1.6 * np.column_stack([np.cos(angles), np.sin(angles)])
+    np.testing.assert_allclose(X, centres[y] + rng.normal(scale=0.75, size=X.shape), rtol=1e-15)

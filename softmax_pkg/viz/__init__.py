@@ -1,7 +1,8 @@
 """Interactive figures of the Softmax Book: live in Jupyter, operable on the static website.
 
-Needs the optional extra ``viz`` (``pip install "softmax-pkg[viz]"``: matplotlib and
-ipywidgets); the rest of ``softmax_pkg`` never imports this subpackage.
+Needs the optional extra ``viz`` (``pip install "softmax-pkg[viz]"``: matplotlib, ipywidgets
+and Pillow); the rest of ``softmax_pkg`` never imports this subpackage. The static HTML of a
+figure needs only matplotlib; the live sliders need ipywidgets too.
 
 Each ``*_widget`` function returns an :class:`InteractiveFigure`. Displayed in Jupyter it is a
 live ipywidget: sliders above a matplotlib figure whose artists are updated in place. Displayed
@@ -15,6 +16,13 @@ JavaScript renderer: the sliders work without a kernel and without a network.
 >>> [f"{bar.get_height():.4f}" for bar in figure.bars]
 ['0.0159', '0.1173', '0.8668']
 """
+
+try:
+    import matplotlib  # noqa: F401  (every figure draws with it)
+except ImportError as exc:
+    raise ImportError(
+        f'softmax_pkg.viz needs matplotlib ({exc}): pip install "softmax-pkg[viz]"'
+    ) from exc
 
 from ._attention import AttentionFigure, attention_widget
 from ._classifier import ClassifierFigure, classifier_widget, three_blobs, train_snapshots

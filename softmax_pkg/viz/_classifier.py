@@ -11,7 +11,14 @@ from numpy.typing import ArrayLike
 
 from .._classifier import SoftmaxRegression
 from ._figure import Control, InteractiveFigure, quantize, run_length
-from ._style import CYCLE
+from .._validate import (
+    as_array,
+    as_real_array,
+    check_int,
+    check_positive_finite,
+    check_real,
+)
+from ._style import CYCLE, check_grid, check_on_grid
 
 LEARNING_RATES = (0.01, 0.03, 0.1, 0.3, 1.0)
 L2_STRENGTHS = (0.0, 0.001, 0.01, 0.1, 1.0)
@@ -36,7 +43,8 @@ def three_blobs(n_per_class: int = 30, seed: int = 0) -> tuple[np.ndarray, np.nd
     y : numpy.ndarray, shape (3 * n_per_class,)
         Their classes 0, 1, 2, in blocks.
     """
-    rng = np.random.default_rng(seed)
+    n_per_class = check_int(n_per_class, "n_per_class", 1)
+    rng = np.random.default_rng(check_int(seed, "seed", 0))
     angles = np.deg2rad([90.0, 210.0, 330.0])
     centres = 1.6 * np.column_stack([np.cos(angles), np.sin(angles)])
     y = np.repeat(np.arange(3), n_per_class)
@@ -102,8 +110,14 @@ def train_snapshots(
     of the predicted class times ``len(SHADES)`` plus the bin of its confidence
     :math:`\max_c p_c` (edges 0.5, 0.7, 0.9).
     """
-    X, y, grid = np.asarray(X, float), np.asarray(y), np.asarray(grid, float)
-    wanted = sorted(int(e) for e in epochs)
+    X, y = _check_data(X, y)
+    check_positive_finite(learning_rate, "learning_rate")
+    check_real(l2, "l2", low=0.0)
+    order = _check_epochs(epochs, "epochs")
+    wanted = sorted(order)
+    grid = as_real_array(grid, "grid").astype(np.float64)
+    if grid.ndim != 3 or grid.shape[2] != 2 or not np.all(np.isfinite(grid)):
+        raise ValueError(f"grid must be a finite array of shape (H, W, 2); got shape {grid.shape}")
     points = grid.reshape(-1, 2)
     maps, accuracy = {}, {}
 
@@ -117,12 +131,34 @@ def train_snapshots(
     model = SoftmaxRegression(
         l2=l2, learning_rate=learning_rate, max_iter=wanted[-1], tol=0.0, callback=look
     ).fit(X, y)
-    order = [int(e) for e in epochs]
     return Run(
         maps=np.stack([maps[e] for e in order]),
         accuracy=np.array([accuracy[e] for e in order]),
         loss_curve=np.asarray(model.loss_curve_),
     )
+
+
+def _check_data(X: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Two finite features per sample and one label per sample."""
+    X = as_real_array(X, "X").astype(np.float64)
+    if X.ndim != 2 or X.shape[1] != 2 or X.shape[0] == 0:
+        raise ValueError(f"X must have two features per sample, shape (n, 2); got {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X contains NaN or inf; every feature value must be finite")
+    y = as_array(y, "y")
+    if y.shape != X.shape[:1]:
+        raise ValueError(f"y must hold one label per sample, shape ({len(X)},); got {y.shape}")
+    return X, y
+
+
+def _check_epochs(epochs: object, name: str) -> list[int]:
+    """A non-empty sequence of distinct epoch counts >= 1."""
+    if isinstance(epochs, (str, bytes)) or not hasattr(epochs, "__len__") or len(epochs) == 0:
+        raise TypeError(f"{name} must be a non-empty sequence of integers; got {epochs!r}")
+    counts = [check_int(e, f"{name}[{i}]", 1) for i, e in enumerate(epochs)]
+    if len(set(counts)) != len(counts):
+        raise ValueError(f"{name} must not repeat a count; got {epochs!r}")
+    return counts
 
 
 def palette(n_classes: int) -> np.ndarray:
@@ -156,15 +192,32 @@ class ClassifierFigure(InteractiveFigure):
         resolution: int = RESOLUTION,
         feature_names: Sequence[str] = ("feature x₁", "feature x₂"),
     ) -> None:
-        if X is None:
+        if X is None and y is None:
             X, y = three_blobs()
-        self.X, self.y = np.asarray(X, dtype=np.float64), np.asarray(y)
-        if self.X.ndim != 2 or self.X.shape[1] != 2:
-            raise ValueError(f"X must have two features, shape (n, 2); got {self.X.shape}")
+        elif X is None or y is None:
+            raise ValueError("X and y go together: give both, or neither for three_blobs()")
+        self.X, self.y = _check_data(X, y)
+        if (
+            isinstance(feature_names, str)
+            or len(feature_names) != 2
+            or not all(isinstance(name, str) for name in feature_names)
+        ):
+            raise TypeError(f"feature_names must be two strings; got {feature_names!r}")
         self.feature_names = tuple(feature_names)
         self.classes = np.unique(self.y)
-        if len(self.classes) > len(CYCLE):
-            raise ValueError(f"at most {len(CYCLE)} classes can be drawn")
+        if not 2 <= len(self.classes) <= len(CYCLE):
+            raise ValueError(
+                f"y must hold 2 to {len(CYCLE)} classes (one colour each); got {len(self.classes)}"
+            )
+        resolution = check_int(resolution, "resolution", 2)
+        learning_rates = check_grid(learning_rates, "learning_rates", positive=True)
+        l2_strengths = check_grid(l2_strengths, "l2_strengths")
+        if min(l2_strengths) < 0:
+            raise ValueError(f"l2_strengths must be >= 0; got {l2_strengths!r}")
+        epoch_counts = tuple(_check_epochs(epoch_counts, "epoch_counts"))
+        check_on_grid(learning_rate, learning_rates, "learning_rate", "learning_rates")
+        check_on_grid(l2, l2_strengths, "l2", "l2_strengths")
+        check_on_grid(epochs, epoch_counts, "epochs", "epoch_counts")
         low, high = self.X.min(axis=0) - 0.5, self.X.max(axis=0) + 0.5
         step = (high - low) / resolution
         axes = [

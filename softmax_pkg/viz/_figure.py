@@ -163,7 +163,9 @@ class InteractiveFigure:
     image : ipywidgets.Image
         The live figure, as PNG.
     widget : ipywidgets.VBox
-        The sliders above the image: what Jupyter displays.
+        The sliders above the image: what Jupyter displays. The three live parts are built on
+        first use and need ipywidgets (an ImportError that names the extra otherwise); the
+        figure and its static HTML need only matplotlib.
     update_seconds : list of float
         The wall-clock time of each update (computation, artists and PNG), for measurement.
     """
@@ -174,7 +176,6 @@ class InteractiveFigure:
     dpi: ClassVar[int] = 100
 
     def __init__(self) -> None:
-        import ipywidgets
         from matplotlib.figure import Figure
 
         #: The current value of each control, by name.
@@ -196,10 +197,39 @@ class InteractiveFigure:
         self.figure.set_layout_engine("none")
         self.update_seconds: list[float] = []
         self._static_html: str | None = None
-        self.sliders = {
+        self._live: tuple[dict[str, Any], Any, Any] | None = None
+
+    # -- the live figure: built on first use, so the static HTML needs no ipywidgets -------------
+
+    @property
+    def sliders(self) -> dict[str, Any]:
+        """The live controls, by name (see the class's Attributes)."""
+        return self._live_parts()[0]
+
+    @property
+    def image(self) -> Any:
+        """The live figure, as an ipywidgets.Image."""
+        return self._live_parts()[1]
+
+    @property
+    def widget(self) -> Any:
+        """The sliders above the image, an ipywidgets.VBox."""
+        return self._live_parts()[2]
+
+    def _live_parts(self) -> tuple[dict[str, Any], Any, Any]:
+        if self._live is not None:
+            return self._live
+        try:
+            import ipywidgets
+        except ImportError as exc:
+            raise ImportError(
+                f"the live figure needs ipywidgets ({exc}): pip install \"softmax-pkg[viz]\". "
+                "Its static HTML, static_html(), works without it."
+            ) from exc
+        sliders = {
             c.name: ipywidgets.SelectionSlider(
                 options=[(c.text(v), v) for v in c.values],
-                value=c.value,
+                value=self.values[c.name],
                 description=c.label,
                 continuous_update=True,
                 style={"description_width": f"{max(len(c.label) for c in self.controls) + 1}ch"},
@@ -207,15 +237,16 @@ class InteractiveFigure:
             )
             for c in self.controls
         }
-        for name, slider in self.sliders.items():
+        for name, slider in sliders.items():
             slider.observe(functools.partial(self._on_slider, name), names="value")
         width, height = (round(x * self.dpi) for x in self.figsize)
-        self.image = ipywidgets.Image(
+        image = ipywidgets.Image(
             value=self.png(),
             format="png",
             layout=ipywidgets.Layout(width=f"{width}px", max_width="100%", height="auto"),
         )
-        self.widget = ipywidgets.VBox([*self.sliders.values(), self.image])
+        self._live = (sliders, image, ipywidgets.VBox([*sliders.values(), image]))
+        return self._live
 
     # -- the live figure ---------------------------------------------------------------------------
 
@@ -344,8 +375,11 @@ class InteractiveFigure:
                 "static HTML elsewhere>"
             ),
             "text/html": self.static_html(),
-            WIDGET_VIEW: self.widget._repr_mimebundle_()[WIDGET_VIEW],
         }
+        try:
+            bundle[WIDGET_VIEW] = self.widget._repr_mimebundle_()[WIDGET_VIEW]
+        except ImportError:  # no ipywidgets: Jupyter shows the static HTML, which still works
+            pass
         if include:
             bundle = {k: v for k, v in bundle.items() if k in include}
         if exclude:

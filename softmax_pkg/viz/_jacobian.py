@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike
 
 from .._jacobian import softmax_jacobian
 from ._figure import Control, InteractiveFigure, fill, quantize
-from ._style import SUBSCRIPTS, hex_colors, logit_grid
+from ._style import SUBSCRIPTS, check_logits, hex_colors, logit_grid
 
 # |D_j S_i| <= 1/4 for every a: S_i (1 - S_i) <= 1/4 and S_i S_j <= 1/4. A fixed, symmetric
 # scale makes colours comparable between positions of the sliders, and zero is white.
@@ -35,6 +35,7 @@ class JacobianFigure(InteractiveFigure):
         self, logits: Sequence[float] = (1.0, 2.0, 3.0), *, values: ArrayLike | None = None
     ) -> None:
         grid = logit_grid(values)
+        logits = check_logits(logits, grid)
         self.n = len(logits)
         self.controls = tuple(
             Control(f"a{j}", f"a{SUBSCRIPTS[j + 1]}", grid, value, ".1f")

@@ -10,7 +10,8 @@ from numpy.typing import ArrayLike
 
 from .._losses import cross_entropy, cross_entropy_grad
 from ._figure import Control, InteractiveFigure, quantize
-from ._style import CYCLE, SUBSCRIPTS
+from .._validate import as_real_array
+from ._style import CYCLE, SUBSCRIPTS, check_grid, check_index, check_on_grid
 
 MOVING = tuple(np.round(np.linspace(-4.0, 4.0, 81), 10))
 
@@ -38,14 +39,28 @@ def loss_and_gradient(
     grad : numpy.ndarray, shape (M, N)
         ``cross_entropy_grad``, that is :math:`S(\\mathbf{a}) - \\mathbf{y}`, of each row.
     """
-    a_k = np.asarray(a_k, dtype=np.float64).reshape(-1)
-    rows = np.tile(np.asarray(logits, dtype=np.float64), (a_k.size, 1))
-    rows[:, int(k)] = a_k
-    target = np.full(a_k.size, int(label))
+    logits = _check_fixed_logits(logits)
+    label = check_index(label, logits.size, "label")
+    k = check_index(k, logits.size, "k")
+    a_k = as_real_array(a_k, "a_k").astype(np.float64).reshape(-1)
+    rows = np.tile(logits, (a_k.size, 1))
+    rows[:, k] = a_k
+    target = np.full(a_k.size, label)
     return (
         cross_entropy(rows, target, reduction="none"),
         cross_entropy_grad(rows, target, reduction="none"),
     )
+
+
+def _check_fixed_logits(logits: ArrayLike) -> np.ndarray:
+    arr = as_real_array(logits, "logits").astype(np.float64)
+    if arr.ndim != 1 or not 2 <= arr.size <= len(SUBSCRIPTS) - 1:
+        raise ValueError(
+            f"logits must be a 1-d sequence of 2 to {len(SUBSCRIPTS) - 1} numbers; got {logits!r}"
+        )
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"logits must be finite; got {logits!r}")
+    return arr
 
 
 class LossGradientFigure(InteractiveFigure):
@@ -62,12 +77,15 @@ class LossGradientFigure(InteractiveFigure):
         *,
         values: ArrayLike | None = None,
     ) -> None:
-        self.logits = np.asarray(logits, dtype=np.float64)
+        self.logits = _check_fixed_logits(logits)
         self.n = len(self.logits)
-        if not 0 <= label < self.n:
-            raise ValueError(f"label must be in range({self.n}); got {label!r}")
-        self.label = int(label)
-        grid = MOVING if values is None else tuple(np.round(np.asarray(values, float), 10))
+        self.label = check_index(label, self.n, "label")
+        k = check_index(k, self.n, "k")
+        if values is None:
+            grid = MOVING
+        else:
+            grid = tuple(round(v, 10) for v in check_grid(values, "values"))
+        check_on_grid(self.logits[k], grid, f"logits[{k}]", "values")
         self.names = [f"a{SUBSCRIPTS[j + 1]}" for j in range(self.n)]
         self.controls = (
             Control("k", "moving logit", range(self.n), k, texts=self.names),

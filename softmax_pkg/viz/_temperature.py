@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike
 
 from .._softmax import softmax
 from ._figure import Control, InteractiveFigure, fill, quantize
-from ._style import SUBSCRIPTS, logit_grid
+from ._style import SUBSCRIPTS, check_grid, check_logits, check_on_grid, logit_grid
 
 TEMPERATURES = (0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 
@@ -35,6 +35,9 @@ class TemperatureFigure(InteractiveFigure):
         temperatures: Sequence[float] = TEMPERATURES,
     ) -> None:
         grid = logit_grid(values)
+        temperatures = check_grid(temperatures, "temperatures", positive=True)
+        logits = check_logits(logits, grid)
+        check_on_grid(temperature, temperatures, "temperature", "temperatures")
         self.n = len(logits)
         self.controls = (
             *(
