@@ -7,8 +7,8 @@ through :func:`label`, so the cell that draws the figure is written once::
 
 In the English edition :func:`label` returns its argument. In the Chinese edition it returns the
 Chinese text that ``book/zh/_translations/figure_labels.json`` gives for it, and makes matplotlib
-draw Chinese characters with Noto Sans CJK SC (Debian's ``fonts-noto-cjk``), after DejaVu Sans
-for Latin letters and digits, so the figures look alike in both editions.
+draw Chinese characters with Noto Sans CJK SC (Debian's ``fonts-noto-cjk``) and everything else
+with the font it used before (DejaVu Sans), so the figures look alike in both editions.
 
 The edition is read from where the notebook runs, as the book's build and Binder run it: in
 ``book/zh/`` it is Chinese, anywhere else English. A label the table lacks, or a machine without
@@ -58,9 +58,11 @@ def _use_cjk_font() -> bool:
         font_manager.findfont(CJK_FONT, fallback_to_default=False)
     except ValueError:
         return False
-    families = [f for f in rcParams["font.sans-serif"] if f != CJK_FONT]
-    rcParams["font.sans-serif"] = [families[0], CJK_FONT, *families[1:]]
-    rcParams["font.family"] = "sans-serif"
+    # A list of families: matplotlib takes each glyph from the first family that has it.
+    latin = font_manager.FontProperties(family=rcParams["font.family"]).get_family()[0]
+    if latin in ("sans-serif", "serif", "monospace", "cursive", "fantasy"):
+        latin = rcParams[f"font.{latin}"][0]
+    rcParams["font.family"] = [latin, CJK_FONT]
     return True
 
 

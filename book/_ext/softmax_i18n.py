@@ -121,9 +121,41 @@ def inherit_repository(app: Sphinx, config: Config) -> None:
     if not is_chinese(config):
         return
     root = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))["repository"]
+    options["use_repository_button"] = True
     options["repository_url"] = root["url"]
     options["repository_branch"] = root.get("branch") or "main"
     options["path_to_docs"] = ZH_SOURCE.relative_to(REPO).as_posix()
+
+
+GLOSSARY = ZH_SOURCE / "_glossary.md"
+_CJK = re.compile(r"[\u3400-\u9fff]+")
+_STEMMED = ("矩阵", "函数", "向量")
+
+
+def glossary_terms(path: Path = GLOSSARY) -> list[str]:
+    """The Chinese terms of the glossary table (its 中文 column), and the stems of X矩阵 etc."""
+    terms: list[str] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 2 or not line.startswith("|") or cells[1] in ("中文", "---"):
+            continue
+        for word in _CJK.findall(cells[1]):
+            terms.append(word)
+            for suffix in _STEMMED:
+                if word.endswith(suffix) and len(word) > len(suffix) + 1:
+                    terms.append(word.removesuffix(suffix))
+    return list(dict.fromkeys(terms))
+
+
+def chinese_search_dictionary(app: Sphinx, config: Config) -> None:
+    """Give jieba the glossary's terms, so that 雅可比矩阵 is indexed as 雅可比矩阵 and 雅可比."""
+    if not is_chinese(config):
+        return
+    words = Path(app.doctreedir).parent / "jieba_glossary.txt"
+    words.parent.mkdir(parents=True, exist_ok=True)
+    # jieba's user dictionary: "word frequency" per line; a high frequency keeps the term whole.
+    words.write_text("".join(f"{t} 100000\n" for t in glossary_terms()), encoding="utf-8")
+    config.html_search_options = {**(config.html_search_options or {}), "dict": str(words)}
 
 
 def chinese_binder_link(app: Sphinx, config: Config) -> None:
@@ -216,6 +248,7 @@ def book_role(name, rawtext, text, lineno, inliner, options=None, content=None):
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", inherit_repository, priority=400)   # before softmax_book
     app.connect("config-inited", chinese_binder_link, priority=600)  # after softmax_book
+    app.connect("config-inited", chinese_search_dictionary)
     app.connect("builder-inited", start_chinese_build)
     app.connect("build-finished", finish_chinese_build)
     app.connect("html-page-context", add_language_switch)
