@@ -7,11 +7,12 @@ through :func:`label`, so the cell that draws the figure is written once::
 
 In the English edition :func:`label` returns its argument. In the Chinese edition it returns the
 Chinese text that ``book/zh/_translations/figure_labels.json`` gives for it, and makes matplotlib
-draw Chinese characters with Noto Sans CJK SC (Debian's ``fonts-noto-cjk``) and everything else
-with the font it used before (DejaVu Sans), so the figures look alike in both editions.
+draw its words with Noto Sans CJK SC (Debian's ``fonts-noto-cjk``), falling back to the font it
+used before (DejaVu Sans); the mathematics in a label keeps matplotlib's usual math fonts.
 
 The edition is read from where the notebook runs, as the book's build and Binder run it: in
-``book/zh/`` it is Chinese, anywhere else English. A label the table lacks, or a machine without
+``book/zh/`` it is Chinese, anywhere else English. In the Chinese edition, importing this module
+sets the fonts (before any figure exists: matplotlib fixes a text's font when it creates it). A label the table lacks, or a machine without
 a CJK font, gives the English text: never a figure of empty boxes.
 """
 
@@ -21,7 +22,7 @@ import functools
 import json
 from pathlib import Path
 
-__all__ = ["edition", "label"]
+__all__ = ["edition", "label", "use_edition_fonts"]
 
 CJK_FONT = "Noto Sans CJK SC"
 LABELS = Path("_translations") / "figure_labels.json"
@@ -51,19 +52,31 @@ def _labels(folder: Path) -> dict[str, str]:
 
 @functools.cache
 def _use_cjk_font() -> bool:
-    """Add Noto Sans CJK SC after matplotlib's sans-serif font; False if it is not installed."""
+    """Draw words with Noto Sans CJK SC first; False (and nothing changed) if it is missing."""
     from matplotlib import font_manager, rcParams
 
     try:
         font_manager.findfont(CJK_FONT, fallback_to_default=False)
     except ValueError:
         return False
-    # A list of families: matplotlib takes each glyph from the first family that has it.
-    latin = font_manager.FontProperties(family=rcParams["font.family"]).get_family()[0]
+    # The CJK font first: matplotlib lays out the words of a label that contains $...$ with the
+    # first family alone (its mathematics keeps the usual DejaVu fonts). Noto Sans CJK has Latin
+    # letters and digits too; the second family is the fallback for anything it lacks.
+    latin = rcParams["font.family"][0]
     if latin in ("sans-serif", "serif", "monospace", "cursive", "fantasy"):
         latin = rcParams[f"font.{latin}"][0]
-    rcParams["font.family"] = [latin, CJK_FONT]
+    rcParams["font.family"] = [CJK_FONT, latin]
     return True
+
+
+def use_edition_fonts() -> bool:
+    """Set matplotlib to draw the current edition's script; True if it can.
+
+    Called when this module is imported, so that a figure created before its first
+    :func:`label` (``fig, ax = plt.subplots()``) already has the font: matplotlib fixes a text's
+    font when it creates the text. Does nothing in the English edition.
+    """
+    return edition() != "zh" or _use_cjk_font()
 
 
 def label(text: str) -> str:
@@ -98,3 +111,6 @@ def label(text: str) -> str:
     if translated is None or not _use_cjk_font():
         return text
     return translated
+
+
+use_edition_fonts()

@@ -11,10 +11,11 @@ notebooks' code differs from the English, and when a figure's words have no Chin
 from __future__ import annotations
 
 import ast
+import os
 import re
 import shutil
+import subprocess
 import sys
-import warnings
 
 import nbformat
 import pytest
@@ -189,30 +190,36 @@ def test_label_is_english_outside_the_chinese_folder(monkeypatch):
     assert i18n.label("value") == "value"
 
 
-def test_label_is_chinese_in_book_zh_and_drawn_without_missing_glyphs(monkeypatch, tmp_path):
-    import matplotlib
+# As a chapter does it: import first, create the figure, then label it. matplotlib fixes a text's
+# font when it creates the text, so the font must be set by the import.
+CHINESE_FIGURE = """
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from softmax_pkg.i18n import edition, label
+assert edition() == "zh", edition()
+fig, ax = plt.subplots()
+ax.set_title(label("Eigenvalues of the Jacobian interlace the probabilities ($N = 6$)"))
+ax.set_xlabel(label("value"))
+ax.plot([0, 1], label=label("probabilities $S_i$"))
+ax.legend()
+fig.savefig(sys.argv[1])
+print(ax.get_title())
+"""
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    monkeypatch.chdir(translate.ZH)
-    saved = dict(matplotlib.rcParams)
-    try:
-        assert i18n.edition() == "zh"
-        text = i18n.label("Eigenvalues of the Jacobian interlace the probabilities ($N = 6$)")
-        assert text == "雅可比矩阵的特征值与概率交错排列（$N = 6$）"
-        # Without a CJK font matplotlib warns "Glyph ... missing from font(s)": an error here.
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            fig, ax = plt.subplots()
-            ax.set_title(text)
-            ax.set_xlabel(i18n.label("value"))
-            fig.savefig(tmp_path / "figure.png")
-            plt.close(fig)
-        assert matplotlib.rcParams["font.family"][-1] == i18n.CJK_FONT
-    finally:
-        i18n._use_cjk_font.cache_clear()  # noqa: SLF001
-        matplotlib.rcParams.update(saved)
+def test_a_chinese_figure_is_drawn_without_missing_glyphs(tmp_path):
+    """With -W error, matplotlib's "Glyph ... missing from font(s)" (empty boxes) is a failure."""
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", "import sys" + CHINESE_FIGURE, str(tmp_path / "f.png")],
+        cwd=translate.ZH,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO), "MPLBACKEND": "Agg"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "雅可比矩阵的特征值与概率交错排列（$N = 6$）"
+    assert (tmp_path / "f.png").stat().st_size > 0
 
 
 def test_label_rejects_a_non_string():
