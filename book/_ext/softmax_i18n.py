@@ -78,11 +78,13 @@ def start_chinese_build(app: Sphinx) -> None:
 
 
 def _flag_given(app: Sphinx, flag: str) -> bool:
+    # Sphinx 7 keeps -W with --keep-going as keep_going (warningiserror is then False until the
+    # end of the build).
     if flag == "-W":
-        return bool(app.warningiserror)
+        return bool(app.warningiserror or getattr(app, "keep_going", False))
     if flag == "-n":
         return bool(app.config.nitpicky)
-    return bool(getattr(app, "keep_going", False)) or "--keep-going" in sys.argv
+    return bool(getattr(app, "keep_going", False))
 
 
 def finish_chinese_build(app: Sphinx, exception: Exception | None) -> None:
