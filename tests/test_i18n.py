@@ -243,3 +243,50 @@ def test_the_glossary_gives_jieba_the_terms_readers_search_for():
     with dictionary.open("rb") as words_file:
         jieba.load_userdict(words_file)
     assert "雅可比" in list(jieba.cut_for_search(sentence)), words
+
+
+# --- the one command: a problem in the Chinese build fails the English one -------------------
+
+class _FinishedProcess:
+    def __init__(self, returncode: int) -> None:
+        self.returncode = returncode
+
+    def wait(self) -> int:
+        return self.returncode
+
+
+def _finish(tmp_path, monkeypatch, log_text: str, returncode: int = 0) -> list[str]:
+    output = tmp_path / "zh-output"
+    (output / "_build" / "html").mkdir(parents=True)
+    (output / "_build" / "html" / "index.html").write_text("<html></html>", encoding="utf-8")
+    (output / "build.log").write_text(log_text, encoding="utf-8")
+    monkeypatch.setattr(softmax_i18n, "ZH_OUTPUT", output)
+    warned: list[str] = []
+    monkeypatch.setattr(
+        softmax_i18n.logger, "warning", lambda message, *args: warned.append(message % args)
+    )
+
+    class App:
+        outdir = str(tmp_path / "html")
+        softmax_zh_build = (_FinishedProcess(returncode), (output / "unused.log").open("w"))
+
+    softmax_i18n.finish_chinese_build(App(), None)
+    return warned
+
+
+def test_a_warning_of_the_chinese_build_is_repeated_by_the_english_one(tmp_path, monkeypatch):
+    log = (
+        "reading sources... index\n"
+        "[IPKernelApp] WARNING | Kernel is running over TCP\n"
+        "/work/book/zh/index.md:12: WARNING: undefined label: 'eq-x'\n"
+        "build finished with problems, 1 warning.\n"
+    )
+    warned = _finish(tmp_path, monkeypatch, log, returncode=1)
+    assert any("index.md:12: WARNING: undefined label" in w for w in warned), warned
+    assert not any("IPKernelApp" in w for w in warned)
+    assert any("the build failed" in w for w in warned)
+
+
+def test_a_clean_chinese_build_is_copied_into_the_english_site(tmp_path, monkeypatch):
+    assert _finish(tmp_path, monkeypatch, "build succeeded.\n") == []
+    assert (tmp_path / "html" / "zh" / "index.html").exists()

@@ -95,13 +95,15 @@ def finish_chinese_build(app: Sphinx, exception: Exception | None) -> None:
     returncode = process.wait()
     log.close()
     text = ANSI.sub("", (ZH_OUTPUT / "build.log").read_text(encoding="utf-8"))
-    for line in text.splitlines():
-        if PROBLEM.search(line) and "[IPKernelApp]" not in line:
+    # A kernel's own log line "[IPKernelApp] WARNING | ..." is not a build warning.
+    lines = [line for line in text.splitlines() if "[IPKernelApp]" not in line]
+    for line in lines:
+        if PROBLEM.search(line):
             logger.warning("[Chinese edition] %s", line)
     built = ZH_OUTPUT / "_build" / "html"
     if returncode != 0 or not (built / "index.html").exists():
         logger.warning("[Chinese edition] the build failed (exit %s); its log: %s\n%s",
-                       returncode, ZH_OUTPUT / "build.log", text[-3000:])
+                       returncode, ZH_OUTPUT / "build.log", "\n".join(lines[-40:]))
         return
     target = Path(app.outdir) / "zh"
     shutil.rmtree(target, ignore_errors=True)
