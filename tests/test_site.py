@@ -117,7 +117,8 @@ def html_pages(html_dir: Path) -> list[str]:
     return sorted(
         path.relative_to(html_dir).as_posix()
         for path in html_dir.rglob("*.html")
-        if path.relative_to(html_dir).parts[0] not in ("_static", "_sources", "_images")
+        # also under zh/, the Chinese edition's own site
+        if not {"_static", "_sources", "_images"} & set(path.relative_to(html_dir).parts[:2])
     )
 
 
