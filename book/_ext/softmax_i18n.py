@@ -115,9 +115,11 @@ def finish_chinese_build(app: Sphinx, exception: Exception | None) -> None:
 
 def inherit_repository(app: Sphinx, config: Config) -> None:
     """Chinese build: the repository named once in the root _config.yml, Binder on book/zh/."""
-    templates = str(EXT / "templates")
+    templates, static = str(EXT / "templates"), str(EXT / "static")
     if templates not in config.templates_path:
         config.templates_path.append(templates)
+    if static not in config.html_static_path:
+        config.html_static_path.append(static)  # softmax_i18n.css
     options = config.html_theme_options
     end = list(options.get("article_header_end") or ["article-header-buttons.html"])
     if "softmax-language-switch.html" not in end:
@@ -257,4 +259,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("build-finished", finish_chinese_build)
     app.connect("html-page-context", add_language_switch)
     app.add_role("book", book_role)
+    app.add_css_file("softmax_i18n.css")
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
