@@ -93,6 +93,21 @@ def toc_sources() -> list[Path]:
     return sources
 
 
+def zh_toc_sources() -> list[Path]:
+    """The source file of each entry of the Chinese edition's ``book/zh/_toc.yml``."""
+    import yaml
+
+    zh = REPO / "book" / "zh"
+    toc = yaml.safe_load((zh / "_toc.yml").read_text(encoding="utf-8"))
+    sources = []
+    for name in toc_files(toc):
+        matches = [zh / f"{name}{suffix}" for suffix in (".md", ".ipynb")]
+        matches = [path for path in matches if path.exists()]
+        assert len(matches) == 1, f"book/zh/_toc.yml entry {name!r} should match one file"
+        sources.append(matches[0])
+    return sources
+
+
 def readme_commands() -> list[str]:
     """The command lines of the README's first code block (the book command, the test command)."""
     text = (REPO / "README.md").read_text(encoding="utf-8")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, need, toc_sources
+from conftest import REPO, need, toc_sources, zh_toc_sources
 
 pytestmark = [pytest.mark.venv, pytest.mark.slow]
 
@@ -44,8 +44,8 @@ RUNNER = textwrap.dedent(
     notebook = Path(sys.argv[1])
     nb = nbformat.read(notebook, as_version=4)
     probe = nbformat.v4.new_code_cell(
-        "import json as _j, sys as _s, softmax_pkg as _p; "
-        "print(_j.dumps({'prefix': _s.prefix, 'package': _p.__file__}))"
+        "import json as _j, sys as _s, softmax_pkg as _p, softmax_pkg.i18n as _i; "
+        "print(_j.dumps({'prefix': _s.prefix, 'package': _p.__file__, 'edition': _i.edition()}))"
     )
     nb.cells.append(probe)
     spec = KernelSpecManager().get_kernel_spec(nb.metadata["kernelspec"]["name"])
@@ -60,7 +60,8 @@ RUNNER = textwrap.dedent(
 
 
 def toc_notebooks() -> list[Path]:
-    return [source for source in toc_sources() if source.suffix == ".ipynb"]
+    """Every notebook of both editions (the Chinese ones run in book/zh/, as Binder opens them)."""
+    return [source for source in toc_sources() + zh_toc_sources() if source.suffix == ".ipynb"]
 
 
 def clean_environment(env_dir: Path, home: Path) -> dict[str, str]:
@@ -131,7 +132,9 @@ def test_fresh_environment_has_no_outside_packages(binder_env):
     assert not outside, f"the new environment sees outside packages: {outside}"
 
 
-@pytest.mark.parametrize("notebook", toc_notebooks(), ids=lambda path: path.name)
+@pytest.mark.parametrize(
+    "notebook", toc_notebooks(), ids=lambda path: path.relative_to(REPO / "book").as_posix()
+)
 def test_notebook_runs_in_a_fresh_binder_environment(binder_env, notebook: Path):
     env_dir, env = binder_env
     done = subprocess.run(
@@ -148,3 +151,5 @@ def test_notebook_runs_in_a_fresh_binder_environment(binder_env, notebook: Path)
     # The kernel is the venv's own Python, and it imports the package from this repository.
     assert Path(seen["prefix"]) == env_dir, seen
     assert Path(seen["package"]).resolve().is_relative_to(REPO), seen
+    # A Chinese notebook knows its edition there too, so its figures show Chinese words.
+    assert seen["edition"] == ("zh" if notebook.parent.name == "zh" else "en"), seen

@@ -14,9 +14,10 @@ import nbformat
 import pytest
 import yaml
 
-from conftest import REPO, BookBuild, import_or_need, readme_commands, toc_sources
+from conftest import REPO, BookBuild, import_or_need, readme_commands, toc_sources, zh_toc_sources
 
 BOOK = REPO / "book"
+ZH = BOOK / "zh"  # the Chinese edition, generated from the English pages (tests/test_i18n.py)
 
 # Sphinx and docutils report problems as "path:line: WARNING: ..." (or ERROR, CRITICAL, SEVERE).
 # A kernel's own log line "[IPKernelApp] WARNING | ..." is not a build warning.
@@ -27,8 +28,13 @@ def load_yaml(name: str) -> dict:
     return yaml.safe_load((REPO / name).read_text(encoding="utf-8"))
 
 
-def book_notebooks() -> list[Path]:
-    return sorted(path for path in BOOK.rglob("*.ipynb") if ".ipynb_checkpoints" not in path.parts)
+def book_notebooks(folder: Path = BOOK) -> list[Path]:
+    """The notebooks of one edition: book/ without book/zh/, or book/zh/."""
+    return sorted(
+        path
+        for path in folder.rglob("*.ipynb")
+        if ".ipynb_checkpoints" not in path.parts and (folder == ZH or ZH not in path.parents)
+    )
 
 
 @pytest.mark.slow
@@ -38,6 +44,9 @@ def test_book_builds_with_the_readme_command_and_zero_warnings(book_build: BookB
     assert not problems, "the build reported:\n" + "\n".join(problems)
     assert "build succeeded." in book_build.log, book_build.log[-2000:]
     assert (book_build.html_dir / "book" / "index.html").exists()
+    # The same command builds the Chinese edition beside the English one.
+    assert (book_build.html_dir / "zh" / "index.html").exists(), "no Chinese edition was built"
+    assert "[Chinese edition]" not in book_build.log
 
 
 def test_every_toc_entry_exists_and_lists_only_book_pages():
@@ -55,6 +64,17 @@ def test_every_notebook_in_the_book_folder_is_in_the_toc():
     assert not missing, f"notebooks missing from _toc.yml: {missing}"
 
 
+def test_every_chinese_page_is_in_the_chinese_toc_and_has_an_english_original():
+    toc = yaml.safe_load((ZH / "_toc.yml").read_text(encoding="utf-8"))
+    assert toc["format"] == "jb-book" and toc["root"] == "index"
+    listed = set(zh_toc_sources())
+    missing = [str(path.relative_to(REPO)) for path in book_notebooks(ZH) if path not in listed]
+    assert book_notebooks(ZH), "book/zh/ has no notebook"
+    assert not missing, f"notebooks missing from book/zh/_toc.yml: {missing}"
+    for source in listed:
+        assert source.parent == ZH and (BOOK / source.name).exists(), source
+
+
 @pytest.mark.slow
 def test_only_the_pages_in_the_toc_are_built(book_build: BookBuild):
     """README.md, tests/, the package sources and the like never become pages of the book."""
@@ -64,16 +84,24 @@ def test_only_the_pages_in_the_toc_are_built(book_build: BookBuild):
     }
     # Sphinx's own pages, and the root page that forwards to book/index.html.
     expected |= {"index.html", "genindex.html", "search.html", "py-modindex.html", "prf-prf.html"}
+    # The Chinese edition under zh/: its pages, and Sphinx's own.
+    expected |= {
+        "zh/" + source.relative_to(ZH).with_suffix(".html").as_posix() for source in zh_toc_sources()
+    }
+    expected |= {"zh/genindex.html", "zh/search.html", "zh/prf-prf.html"}
     built = {
         path.relative_to(book_build.html_dir).as_posix()
         for path in book_build.html_dir.rglob("*.html")
-        if path.relative_to(book_build.html_dir).parts[0] not in ("_static", "_sources")
+        if not {"_static", "_sources"} & set(path.relative_to(book_build.html_dir).parts[:2])
     }
     assert built <= expected, f"unexpected pages: {sorted(built - expected)}"
-    assert expected - built <= {"py-modindex.html", "prf-prf.html"}, sorted(expected - built)
+    optional = {"py-modindex.html", "prf-prf.html", "zh/prf-prf.html"}
+    assert expected - built <= optional, sorted(expected - built)
 
 
-@pytest.mark.parametrize("notebook", book_notebooks(), ids=lambda path: path.name)
+@pytest.mark.parametrize(
+    "notebook", book_notebooks() + book_notebooks(ZH), ids=lambda p: p.relative_to(BOOK).as_posix()
+)
 def test_notebook_is_committed_without_outputs(notebook: Path):
     nb = nbformat.read(notebook, as_version=4)
     nbformat.validate(nb)
@@ -120,10 +148,11 @@ def test_ci_runs_the_readme_test_command():
     assert done.stdout == readme_commands()[1]
 
 
-def test_landing_page_gives_the_readme_commands_verbatim():
-    landing = (BOOK / "index.md").read_text(encoding="utf-8")
+@pytest.mark.parametrize("landing", [BOOK / "index.md", ZH / "index.md"], ids=["en", "zh"])
+def test_landing_page_gives_the_readme_commands_verbatim(landing: Path):
+    text = landing.read_text(encoding="utf-8")
     for command in readme_commands():
-        assert command in landing
+        assert command in text
 
 
 def test_landing_page_usage_example_runs():
@@ -156,6 +185,16 @@ def test_launch_and_repository_links_point_at_the_notebook_in_the_repository(
         assert f'href="{url}"' in page, f"no repository link on the page of {relative}"
         download = re.search(r'href="([^"]*_sources/[^"]*\.ipynb)"', page)
         assert download, f"no .ipynb download link on the page of {relative}"
+    # A Chinese page launches the Chinese notebook, book/zh/<page>.ipynb.
+    for source in zh_toc_sources():
+        if source.suffix != ".ipynb":
+            continue
+        relative = source.relative_to(REPO).as_posix()
+        html = book_build.html_dir / "zh" / source.relative_to(ZH).with_suffix(".html")
+        page = html.read_text(encoding="utf-8")
+        binder = f"https://mybinder.org/v2/gh/{owner_repo}/{branch}?urlpath=lab/tree/{relative}"
+        assert f'href="{binder}"' in page, f"no Binder link to {relative} on its page"
+        assert f'href="{url}"' in page, f"no repository link on the page of {relative}"
 
 
 @pytest.mark.slow

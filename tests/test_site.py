@@ -29,6 +29,7 @@ from conftest import (
     import_or_need,
     launch_chromium,
     toc_sources,
+    zh_toc_sources,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -62,6 +63,11 @@ async () => {
       .map((img) => img.getAttribute("src")),
     figures: document.querySelectorAll(".cell_output img").length,
     links: Array.from(document.querySelectorAll("a[href]")).map((a) => a.href),
+    lang: document.documentElement.lang,
+    switches: Array.from(document.querySelectorAll("a.softmax-language-switch"))
+      .filter((a) => a.offsetParent !== null)
+      .map((a) => ({ href: a.href, text: a.innerText.trim(), lang: a.hreflang })),
+    untranslatedNote: (document.querySelector(".softmax-untranslated") || {}).innerText || "",
   };
 }
 """
@@ -111,17 +117,35 @@ def html_pages(html_dir: Path) -> list[str]:
     return sorted(
         path.relative_to(html_dir).as_posix()
         for path in html_dir.rglob("*.html")
-        if path.relative_to(html_dir).parts[0] not in ("_static", "_sources", "_images")
+        # also under zh/, the Chinese edition's own site
+        if not {"_static", "_sources", "_images"} & set(path.relative_to(html_dir).parts[:2])
     )
 
 
 def chapter_pages() -> list[str]:
-    """The pages made from notebooks, from the table of contents."""
-    return [
+    """The pages made from notebooks, from the tables of contents of both editions."""
+    english = [
         source.relative_to(REPO).with_suffix(".html").as_posix()
         for source in toc_sources()
         if source.suffix == ".ipynb"
     ]
+    return english + [f"zh/{name}" for name in zh_pages() if name.endswith(".html") and
+                      (ZH_BOOK / name).with_suffix(".ipynb").exists()]
+
+
+ZH_BOOK = REPO / "book" / "zh"
+
+
+def zh_pages() -> list[str]:
+    """The Chinese edition's pages (relative to zh/), from book/zh/_toc.yml."""
+    return [source.relative_to(ZH_BOOK).with_suffix(".html").as_posix() for source in zh_toc_sources()]
+
+
+def notebook_of(page_path: str) -> str:
+    """The repository path of the notebook a chapter page was made from."""
+    if page_path.startswith("zh/"):
+        return "book/" + page_path.removesuffix(".html") + ".ipynb"
+    return page_path.removesuffix(".html") + ".ipynb"
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -200,8 +224,9 @@ def _header_buttons(page, page_path: str) -> dict[str, bool]:
     """Open the launch and download menus as a reader would, and see what they offer."""
     config = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
     repository = config["repository"]["url"].rstrip("/")
-    notebook_path = page_path.removesuffix(".html") + ".ipynb"
-    page.get_by_role("button", name="Launch interactive content").click()
+    notebook_path = notebook_of(page_path)
+    # By class, not by name: the Chinese edition's theme names the buttons in Chinese.
+    page.locator(".dropdown-launch-buttons button.dropdown-toggle").click()
     # In the launch menu itself: the page may link to Binder elsewhere too (the banner of an
     # interactive figure's static version does).
     binder = page.locator(".dropdown-launch-buttons").locator(
@@ -209,7 +234,7 @@ def _header_buttons(page, page_path: str) -> dict[str, bool]:
     )
     launch = binder.count() == 1 and binder.is_visible()
     page.keyboard.press("Escape")
-    page.get_by_role("button", name="Download this page").click()
+    page.locator(".dropdown-download-buttons button.dropdown-toggle").click()
     notebook = page.locator('a.dropdown-item[href*="_sources/"][href$=".ipynb"]')
     download = notebook.count() == 1 and notebook.is_visible()
     page.keyboard.press("Escape")
@@ -227,6 +252,8 @@ def _problems(visits: dict[str, Visit], check) -> list[str]:
 
 def test_the_site_has_the_landing_page_chapters_and_reference(visits: dict[str, Visit]):
     for page in ["index.html", "book/index.html", "book/api.html", "book/bibliography.html"]:
+        assert page in visits
+    for page in ["zh/index.html", "zh/search.html"] + [f"zh/{name}" for name in zh_pages()]:
         assert page in visits
     assert chapter_pages() and set(chapter_pages()) <= set(visits)
     assert all(screenshot_path(page).exists() for page in visits)
@@ -257,7 +284,7 @@ def test_math_is_typeset_by_the_sites_own_mathjax(visits: dict[str, Visit]):
                 yield f"raw TeX {tex!r} in the text"
 
     assert not (problems := _problems(visits, check)), "\n".join(problems)
-    for page in ["book/index.html", "book/api.html"] + chapter_pages():
+    for page in ["book/index.html", "book/api.html", "zh/index.html"] + chapter_pages():
         assert visits[page].report["containers"] > 0, f"{page} shows no typeset math"
 
 
@@ -295,3 +322,83 @@ def test_chapter_pages_offer_binder_download_and_repository_buttons(visits: dict
     for page in chapter_pages():
         missing = [name for name, shown in visits[page].buttons.items() if not shown]
         assert visits[page].buttons and not missing, f"{page} lacks {missing}"
+
+
+# --- the two editions ------------------------------------------------------------------------------
+
+def test_every_page_says_its_language_and_links_to_its_twin(visits: dict[str, Visit], site: str):
+    """English pages: lang="en", a switch to the Chinese page (or, if there is none yet, to the
+    Chinese landing page with a note). Chinese pages: lang="zh-CN", a switch back."""
+    translated = set(zh_pages())
+    problems = []
+    for page_path, visit in visits.items():
+        if page_path == "index.html":  # the root page only forwards to book/index.html
+            continue
+        chinese = page_path.startswith("zh/")
+        report = visit.report
+        if report["lang"] != ("zh-CN" if chinese else "en"):
+            problems.append(f"{page_path}: <html lang={report['lang']!r}>")
+        if len(report["switches"]) != 1:
+            problems.append(f"{page_path}: {len(report['switches'])} visible language switches")
+            continue
+        target = report["switches"][0]["href"].removeprefix(site)
+        name = page_path.split("/", 1)[-1]
+        if chinese:
+            expected = name if name in ("search.html", "genindex.html", "prf-prf.html") else (
+                f"book/{name}"
+            )
+            note = ""
+        elif page_path.startswith("book/") and name in translated:
+            expected, note = f"zh/{name}", ""
+        elif name in ("search.html", "genindex.html"):
+            expected, note = f"zh/{name}", ""
+        else:
+            expected, note = "zh/index.html", "尚未译成中文"
+        if target != expected:
+            problems.append(f"{page_path}: language switch to {target}, expected {expected}")
+        if note not in report["untranslatedNote"] or (not note and report["untranslatedNote"]):
+            problems.append(f"{page_path}: note {report['untranslatedNote']!r}")
+    assert not problems, "\n".join(problems)
+    assert any(v.report["untranslatedNote"] for v in visits.values()), "no untranslated page?"
+
+
+def test_the_chinese_edition_speaks_chinese(visits: dict[str, Visit]):
+    """The theme's own words (search, previous/next) and the figures' words are Chinese."""
+    chapter = source("zh/03_softmax_derivative.html")
+    assert "搜索" in chapter, "the theme's interface is not in Chinese"
+    # matplotlib's complaint when it has no font for a character (the figure shows empty boxes).
+    assert "missing from font" not in chapter
+    assert "雅可比矩阵" in visits["zh/03_softmax_derivative.html"].report["prose"]
+    assert visits["zh/03_softmax_derivative.html"].report["figures"] >= 3
+
+
+@pytest.mark.parametrize(
+    ("query", "page"),
+    [
+        ("雅可比", "03_softmax_derivative.html"),
+        ("交叉熵", "index.html"),
+        ("交叉熵", "03_softmax_derivative.html"),
+        ("温度", "index.html"),
+        ("温度", "03_softmax_derivative.html"),
+    ],
+)
+def test_chinese_search_finds_the_pages_that_use_a_term(site: str, query: str, page: str):
+    """Sphinx indexes Chinese words only when jieba segments them (issue 14)."""
+    import_or_need("playwright")
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        tab = browser.new_page(viewport={"width": 1280, "height": 900})
+        blocked: list[str] = []
+        block_outside_world(tab, blocked)
+        tab.goto(f"{site}zh/search.html?q={query}", wait_until="load")
+        tab.wait_for_selector("#search-results ul.search li", timeout=30_000)
+        found = [urlsplit(a).path.rsplit("/", 1)[-1] for a in tab.eval_on_selector_all(
+            "#search-results ul.search li a", "(links) => links.map((a) => a.href)"
+        )]
+        tab.screenshot(path=str(SCREENSHOTS / f"zh__search__{query}.png"), full_page=True)
+        browser.close()
+    assert page in found, f"searching {query} found {found}"
+    assert not blocked

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import BUILD_DIR, BookBuild, block_outside_world, import_or_need, launch_chromium
 from softmax_pkg import cross_entropy, softmax, softmax_jacobian
-from test_site import html_pages, site  # noqa: F401 - site: a fixture
+from test_site import html_pages, notebook_of, site  # noqa: F401 - site: a fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -230,6 +230,7 @@ def test_each_static_figure_weighs_under_2_mb(book_build: BookBuild):
 CHAPTER_FIGURES = {
     "book/01_softmax.html": "bars",
     "book/03_softmax_derivative.html": "heatmap",
+    "zh/03_softmax_derivative.html": "heatmap",  # the Chinese edition's pilot chapter
     "book/10_softmax_ce_gradient.html": "lossgrad",
     "book/11_classifier.html": "classifier",
     "book/12_attention.html": "attention",
@@ -260,14 +261,15 @@ def test_chapter_figures_work_offline_and_link_to_their_own_notebook(
     root = roots.first
     start = read(root)
     assert state_is_static(start)
-    notebook = chapter.removesuffix(".html") + ".ipynb"
+    notebook = notebook_of(chapter)
     assert start["binder"].endswith(f"urlpath=lab/tree/{notebook}")
     for control in start["inputs"]:
         before = read(root)
         value = control["max"] if control["value"] == 0 else 0
         after = move(root, control["name"], value)
         assert after["svg"] != before["svg"], f"{chapter}: {control['name']} changed nothing"
-    root.screenshot(path=str(SCREENSHOTS / f"widgets__{Path(chapter).stem}.png"))
+    shot = chapter.removesuffix(".html").replace("/", "__")
+    root.screenshot(path=str(SCREENSHOTS / f"widgets__{shot}.png"))
     assert not problems, "\n".join(problems)
 
 

@@ -1,0 +1,116 @@
+"""The book's edition, and the words its figures show in it.
+
+The English and the Chinese edition of the book run the same code cells. A figure's words go
+through :func:`label`, so the cell that draws the figure is written once::
+
+    ax.set_xlabel(label("input $j$ (column)"))
+
+In the English edition :func:`label` returns its argument. In the Chinese edition it returns the
+Chinese text that ``book/zh/_translations/figure_labels.json`` gives for it, and makes matplotlib
+draw its words with Noto Sans CJK SC (Debian's ``fonts-noto-cjk``), falling back to the font it
+used before (DejaVu Sans); the mathematics in a label keeps matplotlib's usual math fonts.
+
+The edition is read from where the notebook runs, as the book's build and Binder run it: in
+``book/zh/`` it is Chinese, anywhere else English. In the Chinese edition, importing this module
+sets the fonts (before any figure exists: matplotlib fixes a text's font when it creates it). A label the table lacks, or a machine without
+a CJK font, gives the English text: never a figure of empty boxes.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+__all__ = ["edition", "label", "use_edition_fonts"]
+
+CJK_FONT = "Noto Sans CJK SC"
+LABELS = Path("_translations") / "figure_labels.json"
+
+
+def edition() -> str:
+    """``"zh"`` in the Chinese edition's folder (``book/zh/``), else ``"en"``.
+
+    >>> edition()
+    'en'
+    """
+    here = Path.cwd()
+    if here.name == "zh" and here.parent.name == "book" and (here / LABELS).is_file():
+        return "zh"
+    return "en"
+
+
+@functools.cache
+def _labels(folder: Path) -> dict[str, str]:
+    table = json.loads((folder / LABELS).read_text(encoding="utf-8"))
+    if not isinstance(table, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in table.items()
+    ):
+        raise ValueError(f"{folder / LABELS} must map English strings to Chinese strings")
+    return table
+
+
+@functools.cache
+def _use_cjk_font() -> bool:
+    """Draw words with Noto Sans CJK SC first; False (and nothing changed) if it is missing."""
+    from matplotlib import font_manager, rcParams
+
+    try:
+        font_manager.findfont(CJK_FONT, fallback_to_default=False)
+    except ValueError:
+        return False
+    # The CJK font first: matplotlib lays out the words of a label that contains $...$ with the
+    # first family alone (its mathematics keeps the usual DejaVu fonts). Noto Sans CJK has Latin
+    # letters and digits too; the second family is the fallback for anything it lacks.
+    latin = rcParams["font.family"][0]
+    if latin in ("sans-serif", "serif", "monospace", "cursive", "fantasy"):
+        latin = rcParams[f"font.{latin}"][0]
+    rcParams["font.family"] = [CJK_FONT, latin]
+    return True
+
+
+def use_edition_fonts() -> bool:
+    """Set matplotlib to draw the current edition's script; True if it can.
+
+    Called when this module is imported, so that a figure created before its first
+    :func:`label` (``fig, ax = plt.subplots()``) already has the font: matplotlib fixes a text's
+    font when it creates the text. Does nothing in the English edition.
+    """
+    return edition() != "zh" or _use_cjk_font()
+
+
+def label(text: str) -> str:
+    """The words ``text`` (English) as the current edition shows them on a figure.
+
+    Parameters
+    ----------
+    text : str
+        The English label, title or legend entry; it is also the key of the lookup.
+
+    Returns
+    -------
+    str
+        ``text`` in the English edition; its Chinese translation in the Chinese edition (with
+        matplotlib set to draw it), or ``text`` if there is none or no CJK font is installed.
+
+    Raises
+    ------
+    TypeError
+        If ``text`` is not a string.
+
+    Examples
+    --------
+    >>> label("value")
+    'value'
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    if edition() != "zh":
+        return text
+    translated = _labels(Path.cwd()).get(text)
+    if translated is None or not _use_cjk_font():
+        return text
+    return translated
+
+
+use_edition_fonts()

@@ -1,0 +1,292 @@
+"""The Chinese edition kept in step with the English one (issue 14).
+
+The English pages are the source; ``book/zh/_translations/<page>.yml`` holds the Chinese of each
+English unit (a markdown cell, or a section of a Markdown page), keyed by the hash of the English
+text it translates; ``book/_ext/softmax_translate.py`` generates ``book/zh/<page>`` from the two.
+These tests fail when an English unit changed and its translation was not revisited (naming the
+unit), when a committed Chinese page is not what the generator writes now, when the Chinese
+notebooks' code differs from the English, and when a figure's words have no Chinese.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from conftest import REPO
+
+sys.path.insert(0, str(REPO / "book" / "_ext"))
+import softmax_i18n  # noqa: E402 - book/_ext is not a package
+import softmax_translate as translate  # noqa: E402
+
+from softmax_pkg import i18n  # noqa: E402
+
+PAGES = translate.translated_pages()
+NOTEBOOKS = [page for page in PAGES if page.endswith(".ipynb")]
+FENCED_CODE = re.compile(r"^```(?:python|bash)\n.*?^```", flags=re.MULTILINE | re.DOTALL)
+LABEL_LINE = re.compile(r"^:label: .*$", flags=re.MULTILINE)
+
+
+def test_the_landing_page_and_the_pilot_chapter_are_translated():
+    assert {"index.md", "03_softmax_derivative.ipynb", "bibliography.md"} <= set(PAGES)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_english_unit_has_a_translation_of_its_current_text(page: str):
+    stale = translate.stale_units(page)
+    assert not stale, (
+        "English text changed or added since it was translated; update its entry in "
+        f"{translate.translation_file(page).relative_to(translate.BOOK.parent)} "
+        "(python book/_ext/softmax_translate.py stub <page> appends drafts):\n"
+        + "\n".join(f"  {unit}" for unit in stale)
+    )
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_translation_is_left_over_from_english_text_that_is_gone(page: str):
+    assert not translate.orphan_translations(page)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_committed_chinese_page_is_what_the_generator_writes(page: str):
+    committed = (translate.ZH / page).read_text(encoding="utf-8")
+    assert committed == translate.generate(page), (
+        f"book/zh/{page} is out of date: run python book/_ext/softmax_translate.py"
+    )
+
+
+@pytest.mark.parametrize("page", NOTEBOOKS)
+def test_chinese_notebook_runs_exactly_the_english_code(page: str):
+    english = nbformat.read(translate.BOOK / page, as_version=4).cells
+    chinese = nbformat.read(translate.ZH / page, as_version=4).cells
+    assert [c.cell_type for c in chinese] == [c.cell_type for c in english]
+    for index, (en, zh) in enumerate(zip(english, chinese)):
+        if en.cell_type == "code":
+            assert zh.source == en.source and zh.metadata == en.metadata, f"cell {index}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_code_and_labels_inside_the_text_are_the_english_ones(page: str):
+    """Code shown in prose (solutions, commands) and the labels that anchors and links use."""
+    english = {u.hash: u.text for u in translate.english_units(page)}
+    for en_hash, chinese in translate.translations(page).items():
+        assert FENCED_CODE.findall(chinese) == FENCED_CODE.findall(english[en_hash]), en_hash
+        assert LABEL_LINE.findall(chinese) == LABEL_LINE.findall(english[en_hash]), en_hash
+
+
+def _copy_of_the_book(tmp_path, monkeypatch):
+    """book/ (the translated pages and the translations) copied, and the generator pointed at it."""
+    book = tmp_path / "book"
+    shutil.copytree(translate.TRANSLATIONS, book / "zh" / "_translations")
+    for page in PAGES:
+        shutil.copy(translate.BOOK / page, book / page)
+    monkeypatch.setattr(translate, "BOOK", book)
+    monkeypatch.setattr(translate, "ZH", book / "zh")
+    monkeypatch.setattr(translate, "TRANSLATIONS", book / "zh" / "_translations")
+    return book
+
+
+def test_editing_an_english_paragraph_makes_the_sync_test_fail_and_names_it(
+    tmp_path, monkeypatch
+):
+    book = _copy_of_the_book(tmp_path, monkeypatch)
+    page = "03_softmax_derivative.ipynb"
+    assert translate.stale_units(page) == []
+    nb = nbformat.read(book / page, as_version=4)
+    index = next(i for i, c in enumerate(nb.cells) if c.source.startswith("## What the Jacobian"))
+    nb.cells[index].source = nb.cells[index].source.replace("visibly non-zero", "clearly non-zero")
+    nbformat.write(nb, book / page)
+
+    stale = translate.stale_units(page)
+    assert [(s.page, s.index, s.first_words) for s in stale] == [
+        (page, index, "## What the Jacobian looks like")
+    ]
+    assert f"{page} cell {index}" in str(stale[0])
+    with pytest.raises(AssertionError, match=f"cell {index}.*What the Jacobian"):
+        test_every_english_unit_has_a_translation_of_its_current_text(page)
+    # The old translation is now an orphan, and the Chinese page shows the new English text
+    # under a visible note until someone translates it.
+    assert len(translate.orphan_translations(page)) == 1
+    generated = nbformat.reads(translate.generate(page), as_version=4)
+    assert translate.UNTRANSLATED_NOTE in generated.cells[index].source
+    assert "clearly non-zero" in generated.cells[index].source
+
+
+def test_editing_a_section_of_a_markdown_page_names_that_section(tmp_path, monkeypatch):
+    book = _copy_of_the_book(tmp_path, monkeypatch)
+    text = (book / "index.md").read_text(encoding="utf-8")
+    (book / "index.md").write_text(text.replace("Read it online.", "Read it on the web."))
+    stale = translate.stale_units("index.md")
+    assert [(s.index, s.first_words) for s in stale] == [(2, "## Three ways to use the book")]
+    assert "index.md section 2" in str(stale[0])
+
+
+def test_a_new_english_cell_is_named_and_stub_drafts_it(tmp_path, monkeypatch):
+    book = _copy_of_the_book(tmp_path, monkeypatch)
+    page = "03_softmax_derivative.ipynb"
+    nb = nbformat.read(book / page, as_version=4)
+    nb.cells.insert(3, nbformat.v4.new_markdown_cell("A new paragraph about $J$."))
+    nbformat.write(nb, book / page)
+    assert [s.index for s in translate.stale_units(page)] == [3]
+    assert translate.stub(page) == 1
+    # A draft is not a translation: the unit stays stale until its `todo` mark is removed.
+    assert [s.index for s in translate.stale_units(page)] == [3]
+    drafted = translate.translation_file(page).read_text(encoding="utf-8")
+    assert drafted.endswith("A new paragraph about $J$.\n")
+    translate.translation_file(page).write_text(
+        drafted.replace("todo: true", "todo: false").replace(
+            "A new paragraph about $J$.", "关于 $J$ 的新段落。"
+        ),
+        encoding="utf-8",
+    )
+    assert translate.stale_units(page) == []
+    generated = nbformat.reads(translate.generate(page), as_version=4)
+    assert generated.cells[3].source == "关于 $J$ 的新段落。"
+
+
+def test_markdown_sections_rebuild_the_page_and_ignore_headings_in_code():
+    text = "# T\n\nintro\n\n```bash\n# not a heading\n```\n\n## A\n\na\n"
+    sections = translate.markdown_sections(text)
+    assert "".join(sections) == text
+    assert [s.splitlines()[0] for s in sections] == ["# T", "## A"]
+    english = (translate.BOOK / "index.md").read_text(encoding="utf-8")
+    assert "".join(translate.markdown_sections(english)) == english
+
+
+# --- figure words: one code cell, the words chosen by the edition ------------------------------
+
+def _label_calls(page: str) -> list[str]:
+    nb = nbformat.read(translate.BOOK / page, as_version=4)
+    found = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "label":
+                assert isinstance(node.args[0], ast.Constant), ast.unparse(node)
+                found.append(node.args[0].value)
+    return found
+
+
+def test_every_figure_word_of_a_translated_notebook_has_chinese():
+    table = i18n._labels.__wrapped__(translate.ZH)  # noqa: SLF001 - the module's own table reader
+    used = {text for page in NOTEBOOKS for text in _label_calls(page)}
+    assert used, "no translated notebook chooses its figure words with softmax_pkg.i18n.label"
+    missing = sorted(used - set(table))
+    assert not missing, f"add to book/zh/_translations/figure_labels.json: {missing}"
+    assert all(re.search(r"[\u4e00-\u9fff]", table[text]) for text in used)
+
+
+def test_label_is_english_outside_the_chinese_folder(monkeypatch):
+    monkeypatch.chdir(translate.BOOK)
+    assert i18n.edition() == "en"
+    assert i18n.label("value") == "value"
+
+
+# As a chapter does it: import first, create the figure, then label it. matplotlib fixes a text's
+# font when it creates the text, so the font must be set by the import.
+CHINESE_FIGURE = """
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from softmax_pkg.i18n import edition, label
+assert edition() == "zh", edition()
+fig, ax = plt.subplots()
+ax.set_title(label("Eigenvalues of the Jacobian interlace the probabilities ($N = 6$)"))
+ax.set_xlabel(label("value"))
+ax.plot([0, 1], label=label("probabilities $S_i$"))
+ax.legend()
+fig.savefig(sys.argv[1])
+print(ax.get_title())
+"""
+
+
+def test_a_chinese_figure_is_drawn_without_missing_glyphs(tmp_path):
+    """With -W error, matplotlib's "Glyph ... missing from font(s)" (empty boxes) is a failure."""
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", "import sys" + CHINESE_FIGURE, str(tmp_path / "f.png")],
+        cwd=translate.ZH,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO), "MPLBACKEND": "Agg"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "雅可比矩阵的特征值与概率交错排列（$N = 6$）"
+    assert (tmp_path / "f.png").stat().st_size > 0
+
+
+def test_label_rejects_a_non_string():
+    with pytest.raises(TypeError, match="text must be a str"):
+        i18n.label(3)
+
+
+# --- search ----------------------------------------------------------------------------------------
+
+def test_the_glossary_gives_jieba_the_terms_readers_search_for():
+    terms = softmax_i18n.glossary_terms()
+    for term in ("雅可比矩阵", "雅可比", "交叉熵", "对数和指数", "温度", "标签平滑"):
+        assert term in terms
+    import jieba  # requirements.txt: Sphinx segments Chinese for the search index only with it
+
+    sentence = "本章推导 softmax 的雅可比矩阵"
+    words = list(jieba.cut_for_search(sentence))
+    dictionary = REPO / "_build" / "test_jieba_words.txt"
+    dictionary.parent.mkdir(exist_ok=True)
+    dictionary.write_text("".join(f"{t} 100000\n" for t in terms), encoding="utf-8")
+    with dictionary.open("rb") as words_file:
+        jieba.load_userdict(words_file)
+    assert "雅可比" in list(jieba.cut_for_search(sentence)), words
+
+
+# --- the one command: a problem in the Chinese build fails the English one -------------------
+
+class _FinishedProcess:
+    def __init__(self, returncode: int) -> None:
+        self.returncode = returncode
+
+    def wait(self) -> int:
+        return self.returncode
+
+
+def _finish(tmp_path, monkeypatch, log_text: str, returncode: int = 0) -> list[str]:
+    output = tmp_path / "zh-output"
+    (output / "_build" / "html").mkdir(parents=True)
+    (output / "_build" / "html" / "index.html").write_text("<html></html>", encoding="utf-8")
+    (output / "build.log").write_text(log_text, encoding="utf-8")
+    monkeypatch.setattr(softmax_i18n, "ZH_OUTPUT", output)
+    warned: list[str] = []
+    monkeypatch.setattr(
+        softmax_i18n.logger, "warning", lambda message, *args: warned.append(message % args)
+    )
+
+    class App:
+        outdir = str(tmp_path / "html")
+        softmax_zh_build = (_FinishedProcess(returncode), (output / "unused.log").open("w"))
+
+    softmax_i18n.finish_chinese_build(App(), None)
+    return warned
+
+
+def test_a_warning_of_the_chinese_build_is_repeated_by_the_english_one(tmp_path, monkeypatch):
+    log = (
+        "reading sources... index\n"
+        "[IPKernelApp] WARNING | Kernel is running over TCP\n"
+        "/work/book/zh/index.md:12: WARNING: undefined label: 'eq-x'\n"
+        "build finished with problems, 1 warning.\n"
+    )
+    warned = _finish(tmp_path, monkeypatch, log, returncode=1)
+    assert any("index.md:12: WARNING: undefined label" in w for w in warned), warned
+    assert not any("IPKernelApp" in w for w in warned)
+    assert any("the build failed" in w for w in warned)
+
+
+def test_a_clean_chinese_build_is_copied_into_the_english_site(tmp_path, monkeypatch):
+    assert _finish(tmp_path, monkeypatch, "build succeeded.\n") == []
+    assert (tmp_path / "html" / "zh" / "index.html").exists()
