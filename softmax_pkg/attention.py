@@ -43,7 +43,9 @@ def _array(x, name):
         )
     arr = as_real_array(x, name)
     if arr.ndim < 2:
-        raise ValueError(f"{name} must have at least 2 dimensions (tokens, features); got {arr.shape}")
+        raise ValueError(
+            f"{name} must have at least 2 dimensions (tokens, features); got {arr.shape}"
+        )
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite; it holds NaN or inf")
     return arr
