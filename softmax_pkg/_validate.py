@@ -123,20 +123,24 @@ def check_fraction(value: object, name: str) -> float:
     return check_real(value, name, low=0.0, high=1.0)
 
 
-def check_where(where: ArrayLike | None, shape: tuple[int, ...]) -> np.ndarray | None:
-    """Check a boolean mask that must broadcast to ``shape``; return the broadcast view."""
+def check_where(
+    where: ArrayLike | None, shape: tuple[int, ...], *, name: str = "where", ref: str = "x"
+) -> np.ndarray | None:
+    """Check a boolean mask that must broadcast to ``shape`` (the shape of ``ref``); return the
+    broadcast view. ``name`` and ``ref`` are the argument names the error messages use."""
     if where is None:
         return None
     mask = as_array(where, "where")
     if mask.dtype != np.bool_:
-        raise TypeError(f"where must be a boolean array (True = include); got dtype {mask.dtype}")
+        raise TypeError(f"{name} must be a boolean array (True = include); got dtype {mask.dtype}")
     try:
         broadcast = np.broadcast_shapes(mask.shape, shape)
     except ValueError:
         broadcast = None
     if broadcast != tuple(shape):
         raise ValueError(
-            f"where with shape {mask.shape} does not broadcast to the shape of x, {tuple(shape)}"
+            f"{name} with shape {mask.shape} does not broadcast to the shape of {ref}, "
+            f"{tuple(shape)}"
         )
     return np.broadcast_to(mask, shape)
 

@@ -17,6 +17,8 @@ masked gets weights 0 and output 0 (the ``where`` row of the edge-case table of
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -32,19 +34,37 @@ __all__ = [
 ]
 
 
+def _array(x, name):
+    """A real, finite array of at least two dimensions (tokens, features)."""
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError(
+            f"{name} is a masked array; attention takes its mask as the boolean argument `mask` "
+            f"(True = attend). Pass np.ma.getdata({name}) to use the data as it is."
+        )
+    arr = as_real_array(x, name)
+    if arr.ndim < 2:
+        raise ValueError(
+            f"{name} must have at least 2 dimensions (tokens, features); got {arr.shape}"
+        )
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite; it holds NaN or inf")
+    return arr
+
+
 def _check(Q, K, V=None):
-    Q, K = as_real_array(Q, "Q"), as_real_array(K, "K")
-    for name, arr in (("Q", Q), ("K", K)):
-        if arr.ndim < 2:
-            raise ValueError(f"{name} must have at least 2 dimensions (tokens, features)")
+    Q, K = _array(Q, "Q"), _array(K, "K")
     if Q.shape[-1] != K.shape[-1]:
         raise ValueError(
             f"Q and K must have the same last dimension d; got {Q.shape[-1]} and {K.shape[-1]}"
         )
+    if Q.shape[-1] == 0 or K.shape[-2] == 0:
+        raise ValueError(
+            f"Q and K need d >= 1 features and K at least one key; got Q {Q.shape}, K {K.shape}"
+        )
     if V is None:
         return Q, K, None
-    V = as_real_array(V, "V")
-    if V.ndim < 2 or V.shape[-2] != K.shape[-2]:
+    V = _array(V, "V")
+    if V.shape[-2] != K.shape[-2]:
         raise ValueError(
             f"V must have shape (..., T_k, d_v) with T_k = {K.shape[-2]} (the keys); "
             f"got {V.shape}"
@@ -53,12 +73,37 @@ def _check(Q, K, V=None):
 
 
 def _scale(scale, d):
-    return 1.0 / np.sqrt(d) if scale is None else check_positive_finite(scale, "scale")
+    # A Python float, so that float32 and float16 scores keep their dtype.
+    return 1.0 / math.sqrt(d) if scale is None else check_positive_finite(scale, "scale")
+
+
+def _mask(mask, shape):
+    if isinstance(mask, np.ma.MaskedArray):
+        raise TypeError("mask must be a plain boolean array, not a masked array")
+    return check_where(mask, shape, name="mask", ref="the scores (..., T_q, T_k)")
+
+
+def _scores(Q, K, s):
+    """``Q K^T s``, or a ValueError if finite inputs give scores beyond the dtype's range."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        Z = (Q @ np.swapaxes(K, -1, -2)) * s
+    if not np.all(np.isfinite(Z)):
+        raise ValueError(
+            f"the scores Q K^T * scale overflow {Z.dtype} (|score| > {np.finfo(Z.dtype).max:.3g}); "
+            "scale Q and K down or pass a wider dtype"
+        )
+    return Z
 
 
 def _scores_shape(Q, K):
     batch = np.broadcast_shapes(Q.shape[:-2], K.shape[:-2])
     return (*batch, Q.shape[-2], K.shape[-2])
+
+
+def _weights(Q, K, mask, s):
+    """The weights of checked Q and K: softmax of the scores over the keys, masked by ``where``."""
+    where = _mask(mask, _scores_shape(Q, K))
+    return softmax(_scores(Q, K, s), axis=-1, where=where)
 
 
 def attention_weights(
@@ -80,7 +125,25 @@ def attention_weights(
     Returns
     -------
     numpy.ndarray, shape (..., T_q, T_k)
-        Each row sums to 1 over its unmasked keys; a row whose every key is masked is 0.
+        Each row sums to 1 over its unmasked keys; a row whose every key is masked is 0. The
+        dtype of the scores (float32 stays float32; integers become float64).
+
+    Raises
+    ------
+    TypeError
+        If ``Q`` or ``K`` is not real (or is a masked array), ``mask`` is not boolean, or
+        ``scale`` is not a real number.
+    ValueError
+        If ``Q`` or ``K`` has fewer than 2 dimensions, no feature, or a NaN or inf; ``K`` has no
+        key; the last dimensions differ; ``mask`` does not broadcast to ``(..., T_q, T_k)``;
+        ``scale`` is not finite and > 0; or the scores overflow the dtype.
+
+    Notes
+    -----
+    With :math:`Z = Q K^\top s`, row :math:`i` of the result is
+    :math:`A_{i\cdot} = S(Z_{i\cdot})`, the softmax over the keys; ``mask`` is passed to
+    :func:`softmax_pkg.softmax` as ``where``, so masked keys get weight 0 exactly as a score of
+    :math:`-\infty` would, except in a row with no key left, which is 0 rather than NaN.
 
     Examples
     --------
@@ -93,9 +156,7 @@ def attention_weights(
            [0.333, 0.333, 0.333]])
     """
     Q, K, _ = _check(Q, K)
-    where = check_where(mask, _scores_shape(Q, K))
-    Z = (Q @ np.swapaxes(K, -1, -2)) * _scale(scale, Q.shape[-1])
-    return softmax(Z, axis=-1, where=where)
+    return _weights(Q, K, mask, _scale(scale, Q.shape[-1]))
 
 
 def scaled_dot_product_attention(
@@ -128,6 +189,12 @@ def scaled_dot_product_attention(
     numpy.ndarray, shape (..., T_q, d_v)
         Row i is the average of the rows of ``V`` under the weights of query i.
 
+    Raises
+    ------
+    TypeError, ValueError
+        As for :func:`attention_weights`, and for ``V`` as for ``Q``; ``V`` must have ``T_k``
+        rows.
+
     Notes
     -----
     With :math:`Z = Q K^\top s` and :math:`A = \mathrm{softmax}(Z)` over each row,
@@ -150,7 +217,7 @@ def scaled_dot_product_attention(
            [0.2689, 0.7311]])
     """
     Q, K, V = _check(Q, K, V)
-    return attention_weights(Q, K, mask=mask, scale=scale) @ V
+    return _weights(Q, K, mask, _scale(scale, Q.shape[-1])) @ V
 
 
 def scaled_dot_product_attention_vjp(
@@ -174,7 +241,8 @@ def scaled_dot_product_attention_vjp(
     Returns
     -------
     dQ, dK, dV : numpy.ndarray
-        Shaped like ``Q``, ``K`` (broadcast over leading axes) and ``V``.
+        Shaped like ``Q``, ``K`` and ``V``; an input that was broadcast over leading (batch,
+        head) axes gets its gradient summed over them.
 
     Notes
     -----
@@ -200,9 +268,9 @@ def scaled_dot_product_attention_vjp(
     ((2, 3), (4, 3), (4, 5))
     """
     Q, K, V = _check(Q, K, V)
-    G = as_real_array(G, "G")
+    G = _array(G, "G")
     s = _scale(scale, Q.shape[-1])
-    A = attention_weights(Q, K, mask=mask, scale=s)
+    A = _weights(Q, K, mask, s)
     expected = np.broadcast_shapes(A.shape[:-1], V.shape[:-2] + (1,)) + (V.shape[-1],)
     if G.shape != expected:
         raise ValueError(f"G must have the shape of the output, {expected}; got {G.shape}")
@@ -211,7 +279,7 @@ def scaled_dot_product_attention_vjp(
     dZ = A * (dA - (A * dA).sum(axis=-1, keepdims=True))
     dQ = s * (dZ @ K)
     dK = s * (np.swapaxes(dZ, -1, -2) @ Q)
-    return dQ, _unbroadcast(dK, K.shape), _unbroadcast(dV, V.shape)
+    return _unbroadcast(dQ, Q.shape), _unbroadcast(dK, K.shape), _unbroadcast(dV, V.shape)
 
 
 def _unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -250,6 +318,26 @@ def blockwise_attention(
     Returns
     -------
     numpy.ndarray, shape (T_q, d_v)
+        Computed in float64, returned in the dtype of the inputs.
+
+    Notes
+    -----
+    For a block of scores :math:`z_j` with values :math:`v_j`, each row updates
+
+    .. math::
+
+        m' = \max\bigl(m, \max_j z_j\bigr), \quad
+        \ell' = e^{m - m'} \ell + \sum_j e^{z_j - m'}, \quad
+        o' = e^{m - m'} o + \sum_j e^{z_j - m'} v_j ,
+
+    from :math:`m = -\infty`, :math:`\ell = 0`, :math:`o = 0`, and returns :math:`o / \ell`
+    (0 for a row with no unmasked key). FlashAttention divides by :math:`\ell` at every block;
+    dividing once at the end gives the same result.
+
+    References
+    ----------
+    T. Dao, D. Y. Fu, S. Ermon, A. Rudra and C. Ré, "FlashAttention: fast and memory-efficient
+    exact attention with IO-awareness", NeurIPS 2022. https://arxiv.org/abs/2205.14135
 
     Examples
     --------
@@ -266,13 +354,13 @@ def blockwise_attention(
         raise ValueError("blockwise_attention takes two-dimensional Q, K and V")
     block = check_int(block, "block", minimum=1)
     s = _scale(scale, Q.shape[-1])
-    where = check_where(mask, (Q.shape[0], K.shape[0]))
+    where = _mask(mask, (Q.shape[0], K.shape[0]))
     T_q = Q.shape[0]
     m = np.full((T_q, 1), -np.inf)  # running maximum of the scores
     total = np.zeros((T_q, 1))  # running sum of exp(score - m)
     acc = np.zeros((T_q, V.shape[1]))  # running sum of exp(score - m) * v
     for start in range(0, K.shape[0], block):
-        Z = (Q @ K[start : start + block].T) * s
+        Z = _scores(Q, K[start : start + block], s)
         if where is not None:
             Z = np.where(where[:, start : start + block], Z, -np.inf)
         m_new = np.maximum(m, Z.max(axis=1, keepdims=True))
@@ -283,7 +371,8 @@ def blockwise_attention(
         total = total * rescale + P.sum(axis=1, keepdims=True)
         acc = acc * rescale + P @ V[start : start + block]
         m = m_new
-    return np.divide(acc, total, out=np.zeros_like(acc), where=total > 0)
+    O = np.divide(acc, total, out=np.zeros_like(acc), where=total > 0)
+    return O.astype(np.result_type(Q, K, V), copy=False)
 
 
 def causal_mask(T_q: int, T_k: int | None = None) -> np.ndarray:

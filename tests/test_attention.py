@@ -165,10 +165,12 @@ def test_bad_arguments_name_the_argument():
         scaled_dot_product_attention(Q, K[:, :3], V)
     with pytest.raises(ValueError, match="V must have shape"):
         scaled_dot_product_attention(Q, K, V[:4])
-    with pytest.raises(TypeError, match="where must be a boolean"):
+    with pytest.raises(TypeError, match="mask must be a boolean"):
         attention_weights(Q, K, mask=np.ones((5, 7)))
-    with pytest.raises(ValueError, match="does not broadcast"):
+    with pytest.raises(ValueError, match=r"mask with shape \(5, 6\) does not broadcast"):
         attention_weights(Q, K, mask=np.ones((5, 6), bool))
+    with pytest.raises(ValueError, match="mask with shape"):
+        blockwise_attention(Q, K, V, mask=np.ones((2, 5, 7), bool))
     with pytest.raises(ValueError, match="scale must be"):
         attention_weights(Q, K, scale=0.0)
     with pytest.raises(ValueError, match="G must have the shape"):
@@ -179,6 +181,64 @@ def test_bad_arguments_name_the_argument():
         attention_weights(np.ones((2, 2)) * 1j, K[:, :2])
     with pytest.raises(ValueError, match="at least 2 dimensions"):
         attention_weights(np.ones(4), K)
+    with pytest.raises(ValueError, match="d >= 1 features"):
+        attention_weights(Q[:, :0], K[:, :0])
+    with pytest.raises(ValueError, match="at least one key"):
+        scaled_dot_product_attention(Q, K[:0], V[:0])
+
+
+@pytest.mark.parametrize("name", ["Q", "K", "V", "G"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_input_is_refused_by_name(name, bad):
+    args = dict(zip("QKV", draw()), G=np.ones((5, 3)))
+    args[name] = args[name].copy()
+    args[name][1, 1] = bad
+    with pytest.raises(ValueError, match=f"{name} must be finite"):
+        scaled_dot_product_attention_vjp(*args.values())
+    if name != "G":
+        with pytest.raises(ValueError, match=f"{name} must be finite"):
+            blockwise_attention(args["Q"], args["K"], args["V"])
+
+
+def test_masked_arrays_are_refused_rather_than_their_mask_ignored():
+    Q, K, V = draw()
+    with pytest.raises(TypeError, match="Q is a masked array"):
+        attention_weights(np.ma.masked_array(Q, Q < 0), K)
+    with pytest.raises(TypeError, match="mask must be a plain boolean"):
+        attention_weights(Q, K, mask=np.ma.masked_array(causal_mask(5, 7)))
+
+
+def test_scores_that_overflow_raise_instead_of_warning():
+    Q, K, V = draw()
+    with pytest.raises(ValueError, match="scores Q K\\^T \\* scale overflow float64"):
+        scaled_dot_product_attention(1e200 * Q, 1e200 * K, V)
+    with pytest.raises(ValueError, match="overflow float16"):
+        blockwise_attention(*(300 * a.astype(np.float16) for a in (Q, K, V)))
+
+
+@pytest.mark.filterwarnings("error")
+def test_float32_stays_float32_without_warnings():
+    Q, K, V = (a.astype(np.float32) for a in draw())
+    mask = causal_mask(5, 7)
+    out = scaled_dot_product_attention(Q, K, V, mask=mask)
+    assert out.dtype == np.float32
+    assert attention_weights(Q, K, mask=mask).dtype == np.float32
+    assert blockwise_attention(Q, K, V, block=3, mask=mask).dtype == np.float32
+    grads = scaled_dot_product_attention_vjp(Q, K, V, np.ones((5, 3), np.float32), mask=mask)
+    assert all(g.dtype == np.float32 for g in grads)
+    exact = scaled_dot_product_attention(*(a.astype(np.float64) for a in (Q, K, V)), mask=mask)
+    np.testing.assert_allclose(out, exact, rtol=1e-5, atol=1e-6)
+
+
+def test_vjp_sums_over_axes_broadcast_onto_the_queries():
+    """Q without the batch axis that K and V carry: dQ has Q's shape, summed over the batch."""
+    rng = np.random.default_rng(12)
+    Q, K, V = rng.normal(size=(4, 2)), rng.normal(size=(3, 5, 2)), rng.normal(size=(3, 5, 2))
+    G = rng.normal(size=(3, 4, 2))
+    dQ, _, _ = scaled_dot_product_attention_vjp(Q, K, V, G)
+    assert dQ.shape == Q.shape
+    parts = [scaled_dot_product_attention_vjp(Q, K[b], V[b], G[b])[0] for b in range(3)]
+    np.testing.assert_allclose(dQ, sum(parts), rtol=1e-12)
 
 
 def test_matches_pytorch_including_a_fully_masked_row():

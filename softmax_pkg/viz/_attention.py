@@ -158,10 +158,10 @@ class AttentionFigure(InteractiveFigure):
             weights.append(A)
             stats.append((largest, norm))
         shape = tuple(len(c.values) for c in self.controls)
+        full = np.ones((self.tokens, self.tokens), bool)
         masks = [
-            np.ones((self.tokens,) * 2, bool) if kind == "none" else attention_mask(kind, *sizes)
+            full if kind == "none" else attention_mask(kind, self.tokens, self.padding)
             for kind in MASKS
-            for sizes in [(self.tokens, self.padding)]
         ]
         return {
             "A": quantize(np.reshape(weights, shape + (self.tokens, self.tokens)), 1000),

@@ -118,6 +118,41 @@
     } };
   }
 
+  // A square heat map of n x n cells, each a rect and a text, with a colour bar to its right
+  // (JacobianFigure, AttentionFigure). ticks: the values marked on the bar; place(bar, v): the
+  // height in pixels of value v on the bar; gap: from the bar to its rotated label.
+  function heatmapWithBar(root, m, side, ticks, place, gap) {
+    const n = m.xticks.length;
+    const ax = axes(root, { x: 75, y: 30, w: side, h: side }, {
+      xlim: [-0.5, n - 0.5], ylim: [n - 0.5, -0.5], xlabel: m.xlabel, ylabel: m.ylabel, ylabelGap: 48,
+      xticks: m.xticks.map((t, j) => [j, t]), yticks: m.yticks.map((t, i) => [i, t]),
+    });
+    const cells = [];
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        const rect = svg(ax.plot, "rect", { x: ax.X(j - 0.5), y: ax.Y(i - 0.5), width: ax.X(j + 0.5) - ax.X(j - 0.5), height: ax.Y(i + 0.5) - ax.Y(i - 0.5) });
+        const text = svg(ax.plot, "text", { x: ax.X(j), y: ax.Y(i) + 4, "text-anchor": "middle" });
+        cells.push({ rect: rect, text: text });
+      }
+    }
+    // The colour bar: the colours of the map from the bottom of the scale to its top.
+    const bar = { x: 75 + side + 25, y: 30, w: 16, h: side };
+    const count = m.cmap.length;
+    m.cmap.forEach((color, k) => {
+      svg(root, "rect", { x: bar.x, y: bar.y + bar.h - ((k + 1) / count) * bar.h, width: bar.w, height: bar.h / count + 0.5, fill: color });
+    });
+    svg(root, "rect", { x: bar.x, y: bar.y, width: bar.w, height: bar.h, class: "smx-frame" });
+    for (const v of ticks) {
+      const y = place(bar, v);
+      svg(root, "line", { x1: bar.x + bar.w, x2: bar.x + bar.w + 4, y1: y, y2: y, class: "smx-tick" });
+      svg(root, "text", { x: bar.x + bar.w + 7, y: y + 4 }, fixed(v, 1));
+    }
+    const x = bar.x + bar.w + gap;
+    const y = bar.y + bar.h / 2;
+    svg(root, "text", { x: x, y: y, "text-anchor": "middle", transform: `rotate(90 ${x} ${y})` }, m.cbar_label);
+    return { ax: ax, cells: cells };
+  }
+
   const renderers = {
     // logits + temperature -> probabilities (TemperatureFigure)
     bars: {
@@ -146,35 +181,10 @@
       setup(root, data) {
         const m = data.meta;
         const [W, H] = data.size;
-        const n = m.xticks.length;
         const side = Math.min(W - 190, H - 80);
-        const ax = axes(root, { x: 75, y: 30, w: side, h: side }, {
-          xlim: [-0.5, n - 0.5], ylim: [n - 0.5, -0.5], xlabel: m.xlabel, ylabel: m.ylabel, ylabelGap: 48,
-          xticks: m.xticks.map((t, j) => [j, t]), yticks: m.yticks.map((t, i) => [i, t]),
-        });
-        const cells = [];
-        for (let i = 0; i < n; i++) {
-          for (let j = 0; j < n; j++) {
-            const rect = svg(ax.plot, "rect", { x: ax.X(j - 0.5), y: ax.Y(i - 0.5), width: ax.X(j + 0.5) - ax.X(j - 0.5), height: ax.Y(i + 0.5) - ax.Y(i - 0.5) });
-            const text = svg(ax.plot, "text", { x: ax.X(j), y: ax.Y(i) + 4, "text-anchor": "middle" });
-            cells.push({ rect: rect, text: text });
-          }
-        }
-        // The colour bar: the same colours, from -limit (bottom) to +limit (top).
-        const bar = { x: 75 + side + 25, y: 30, w: 16, h: side };
-        const count = m.cmap.length;
-        m.cmap.forEach((color, k) => {
-          svg(root, "rect", { x: bar.x, y: bar.y + bar.h - ((k + 1) / count) * bar.h, width: bar.w, height: bar.h / count + 0.5, fill: color });
-        });
-        svg(root, "rect", { x: bar.x, y: bar.y, width: bar.w, height: bar.h, class: "smx-frame" });
-        for (const v of [-0.2, -0.1, 0, 0.1, 0.2]) {
-          const y = bar.y + bar.h / 2 - (v / m.limit) * (bar.h / 2);
-          svg(root, "line", { x1: bar.x + bar.w, x2: bar.x + bar.w + 4, y1: y, y2: y, class: "smx-tick" });
-          svg(root, "text", { x: bar.x + bar.w + 7, y: y + 4 }, fixed(v, 1));
-        }
-        const x = bar.x + bar.w + 52;
-        const y = bar.y + bar.h / 2;
-        svg(root, "text", { x: x, y: y, "text-anchor": "middle", transform: `rotate(90 ${x} ${y})` }, m.cbar_label);
+        // The bar runs from -limit (bottom) to +limit (top).
+        const place = (bar, v) => bar.y + bar.h / 2 - (v / m.limit) * (bar.h / 2);
+        const { ax, cells } = heatmapWithBar(root, m, side, [-0.2, -0.1, 0, 0.1, 0.2], place, 52);
         return { ax: ax, cells: cells, J: decode(data.arrays.J) };
       },
       draw(s, index, data) {
@@ -303,35 +313,10 @@
       setup(root, data) {
         const m = data.meta;
         const [W, H] = data.size;
-        const n = m.xticks.length;
         const side = Math.min(W - 190, H - 110);
-        const ax = axes(root, { x: 75, y: 30, w: side, h: side }, {
-          xlim: [-0.5, n - 0.5], ylim: [n - 0.5, -0.5], xlabel: m.xlabel, ylabel: m.ylabel, ylabelGap: 48,
-          xticks: m.xticks.map((t, j) => [j, t]), yticks: m.yticks.map((t, i) => [i, t]),
-        });
-        const cells = [];
-        for (let i = 0; i < n; i++) {
-          for (let j = 0; j < n; j++) {
-            const rect = svg(ax.plot, "rect", { x: ax.X(j - 0.5), y: ax.Y(i - 0.5), width: ax.X(j + 0.5) - ax.X(j - 0.5), height: ax.Y(i + 0.5) - ax.Y(i - 0.5) });
-            const text = svg(ax.plot, "text", { x: ax.X(j), y: ax.Y(i) + 4, "text-anchor": "middle" });
-            cells.push({ rect: rect, text: text });
-          }
-        }
-        // The colour bar: weights from 0 (bottom) to 1 (top); masked cells are grey, off the scale.
-        const bar = { x: 75 + side + 25, y: 30, w: 16, h: side };
-        const count = m.cmap.length;
-        m.cmap.forEach((color, k) => {
-          svg(root, "rect", { x: bar.x, y: bar.y + bar.h - ((k + 1) / count) * bar.h, width: bar.w, height: bar.h / count + 0.5, fill: color });
-        });
-        svg(root, "rect", { x: bar.x, y: bar.y, width: bar.w, height: bar.h, class: "smx-frame" });
-        for (const v of [0, 0.2, 0.4, 0.6, 0.8, 1]) {
-          const y = bar.y + bar.h - v * bar.h;
-          svg(root, "line", { x1: bar.x + bar.w, x2: bar.x + bar.w + 4, y1: y, y2: y, class: "smx-tick" });
-          svg(root, "text", { x: bar.x + bar.w + 7, y: y + 4 }, fixed(v, 1));
-        }
-        const x = bar.x + bar.w + 45;
-        const y = bar.y + bar.h / 2;
-        svg(root, "text", { x: x, y: y, "text-anchor": "middle", transform: `rotate(90 ${x} ${y})` }, m.cbar_label);
+        // The bar runs from weight 0 (bottom) to 1 (top); masked cells are grey, off the scale.
+        const place = (bar, v) => bar.y + bar.h - v * bar.h;
+        const { ax, cells } = heatmapWithBar(root, m, side, [0, 0.2, 0.4, 0.6, 0.8, 1], place, 45);
         const stats = svg(root, "text", { x: 75 + side / 2, y: 30 + side + 62, "text-anchor": "middle", class: "smx-stats" });
         return { ax: ax, cells: cells, stats: stats, A: decode(data.arrays.A), S: decode(data.arrays.stats), mask: decode(data.arrays.mask) };
       },
