@@ -1,4 +1,4 @@
-"""The softmax layer P = softmax(W x + b) and its Jacobian with respect to the weights."""
+"""The softmax layer S = softmax(W x + b) and its Jacobian with respect to the weights."""
 
 from __future__ import annotations
 
@@ -16,39 +16,41 @@ def _check_layer(x, W, b, single):
     x = as_real_array(x, "x")
     W = as_real_array(W, "W")
     if W.ndim != 2:
-        raise ValueError(f"W must be a 2-d (T, N) matrix of weights; got shape {W.shape}")
-    t, n = W.shape
-    if t == 0:
+        raise ValueError(f"W must be a 2-d (N, D) matrix of weights; got shape {W.shape}")
+    n_classes, d = W.shape
+    if n_classes == 0:
         raise ValueError(
-            f"W must have at least one row (one per output class, T >= 1); got shape {W.shape}"
+            f"W must have at least one row (one per class, N >= 1); got shape {W.shape}"
         )
-    if single and x.shape != (n,):
-        raise ValueError(f"x must be one input vector of length N = W.shape[1] = {n}; got shape {x.shape}")
-    if not single and (x.ndim == 0 or x.shape[-1] != n):
-        raise ValueError(f"x must have N = W.shape[1] = {n} features on its last axis; got shape {x.shape}")
+    if single and x.shape != (d,):
+        raise ValueError(f"x must be one input vector of length D = W.shape[1] = {d}; got shape {x.shape}")
+    if not single and (x.ndim == 0 or x.shape[-1] != d):
+        raise ValueError(f"x must have D = W.shape[1] = {d} features on its last axis; got shape {x.shape}")
     if b is not None:
         b = as_real_array(b, "b")
-        if b.shape != (t,):
-            raise ValueError(f"b must have shape (T,) = ({t},), one bias per output; got {b.shape}")
+        if b.shape != (n_classes,):
+            raise ValueError(
+                f"b must have shape (N,) = ({n_classes},), one bias per class; got {b.shape}"
+            )
     return x, W, b
 
 
 def softmax_layer(x: ArrayLike, W: ArrayLike, b: ArrayLike | None = None) -> np.ndarray:
-    r"""A fully connected layer followed by softmax: :math:`P = S(Wx + b)`.
+    r"""A fully connected layer followed by softmax: :math:`S(Wx + b)`.
 
     Parameters
     ----------
     x : array_like
-        Inputs with N features on the last axis, shape ``(..., N)``; leading axes are a batch.
+        Inputs with D features on the last axis, shape ``(..., D)``; leading axes are a batch.
     W : array_like
-        Weights, shape ``(T, N)``: row t maps the input to the logit of class t.
+        Weights, shape ``(N, D)``: row k maps the input to the logit of class k.
     b : array_like, optional
-        Biases, shape ``(T,)``.
+        Biases, shape ``(N,)``.
 
     Returns
     -------
     numpy.ndarray
-        Probabilities, shape ``(..., T)``.
+        Probabilities, shape ``(..., N)``.
 
     Raises
     ------
@@ -77,24 +79,25 @@ def softmax_layer(x: ArrayLike, W: ArrayLike, b: ArrayLike | None = None) -> np.
 def softmax_layer_jacobian(x: ArrayLike, W: ArrayLike, b: ArrayLike | None = None) -> np.ndarray:
     r"""Jacobian of the softmax layer's output with respect to W, flattened row-major.
 
-    A teaching tool: it builds the full :math:`T \times TN` matrix as the product of the
-    softmax Jacobian and the Jacobian of :math:`g(W) = Wx`, exactly as the chain rule is written
-    on paper, so clarity beats speed. To train, never form it: the gradient of a loss is the
-    vector-Jacobian product :math:`(S - y)\,x^\top`, see :func:`cross_entropy_grad`.
+    A teaching tool: it builds the full :math:`N \times ND` matrix as the product of the
+    softmax Jacobian and the Jacobian of the logits :math:`a(W) = Wx + b`, exactly as the chain
+    rule is written on paper, so clarity beats speed. To train, never form it: the gradient of a
+    loss is the vector-Jacobian product :math:`(S - y)\,x^\top`, see :func:`cross_entropy_grad`.
 
     Parameters
     ----------
     x : array_like
-        One input vector, shape ``(N,)``.
+        One input vector, shape ``(D,)``.
     W : array_like
-        Weights, shape ``(T, N)``.
+        Weights, shape ``(N, D)``.
     b : array_like, optional
-        Biases, shape ``(T,)``; they move the logits but add no columns.
+        Biases, shape ``(N,)``; they move the logits but add no columns.
 
     Returns
     -------
     numpy.ndarray
-        Shape ``(T, T * N)``: entry ``[t, i * N + j]`` is :math:`\partial P_t / \partial W_{ij}`.
+        Shape ``(N, N * D)``: entry ``[i, k * D + d]`` is :math:`\partial S_i / \partial W_{kd}`
+        (row-major order of W).
 
     Raises
     ------
@@ -106,15 +109,15 @@ def softmax_layer_jacobian(x: ArrayLike, W: ArrayLike, b: ArrayLike | None = Non
 
     Notes
     -----
-    With :math:`S = S(Wx + b)`, the Jacobian of :math:`g` has
-    :math:`\partial g_t / \partial W_{ij} = \delta_{ti} x_j` (the rows of
-    :math:`I_T \otimes x^\top`), and the chain rule gives
+    With :math:`S = S(a)` and :math:`a = Wx + b`, the logits have
+    :math:`\partial a_l / \partial W_{kd} = \delta_{lk} x_d` (the rows of
+    :math:`I_N \otimes x^\top`), and the chain rule gives
 
     .. math::
 
-        \frac{\partial P_t}{\partial W_{ij}}
-        = \sum_k \frac{\partial S_t}{\partial g_k}\,\frac{\partial g_k}{\partial W_{ij}}
-        = S_t(\delta_{ti} - S_i)\,x_j .
+        \frac{\partial S_i}{\partial W_{kd}}
+        = \sum_l \frac{\partial S_i}{\partial a_l}\,\frac{\partial a_l}{\partial W_{kd}}
+        = S_i(\delta_{ik} - S_k)\,x_d .
 
     Examples
     --------
@@ -129,8 +132,8 @@ def softmax_layer_jacobian(x: ArrayLike, W: ArrayLike, b: ArrayLike | None = Non
            [-0.0122,  0.0243, -0.0365,  0.0122, -0.0243,  0.0365]])
     """
     x, W, b = _check_layer(x, W, b, single=True)
-    t, n = W.shape
+    n_classes = W.shape[0]
     logits = W @ x if b is None else W @ x + b
-    d_softmax = softmax_jacobian(logits)  # (T, T): row = output, column = logit
-    d_logits = np.kron(np.eye(t), x[None, :])  # (T, T*N): d g_k / d W_ij = delta_ki x_j
+    d_softmax = softmax_jacobian(logits)  # (N, N): row = output, column = logit
+    d_logits = np.kron(np.eye(n_classes), x[None, :])  # (N, N*D): d a_l / d W_kd = delta_lk x_d
     return d_softmax @ d_logits

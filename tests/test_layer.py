@@ -69,9 +69,9 @@ def test_batched_layer_is_rowwise():
 @pytest.mark.parametrize(
     "args, error, words",
     [
-        ((np.ones(3), np.ones(3)), ValueError, "W must be a 2-d (T, N) matrix"),
-        ((np.ones(4), np.ones((2, 3))), ValueError, "N = W.shape[1] = 3"),
-        ((np.ones(3), np.ones((2, 3)), np.ones(3)), ValueError, "b must have shape (T,) = (2,)"),
+        ((np.ones(3), np.ones(3)), ValueError, "W must be a 2-d (N, D) matrix"),
+        ((np.ones(4), np.ones((2, 3))), ValueError, "D = W.shape[1] = 3"),
+        ((np.ones(3), np.ones((2, 3)), np.ones(3)), ValueError, "b must have shape (N,) = (2,)"),
         ((np.ones(3), [["a"] * 3] * 2), TypeError, "W must be an array of real numbers"),
     ],
 )
