@@ -313,7 +313,8 @@ def cross_entropy(
     4.248354255291589e-18
     """
     prob = _Problem(logits, target, axis, weight, ignore_index, label_smoothing, reduction)
-    return prob.reduce(_per_sample_loss(prob))
+    with np.errstate(over="ignore"):  # max(z) - z_y beyond 1.8e308: the loss is inf, rightly
+        return prob.reduce(_per_sample_loss(prob))
 
 
 @_doc

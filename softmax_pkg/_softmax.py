@@ -102,14 +102,26 @@ _DOC_PARTS = {
         Logits, any shape. Integer and boolean input is computed in float64; float16, float32
         and float64 keep their dtype.
 """,
+    "{AXIS}": """\
+    axis : int, tuple of int or None, default -1
+        The class axis, or several axes taken together as one (``None``: all of them), as in
+        ``scipy.special``.""",
+    "{SUBNORMAL}": """\
+    Subnormal numbers: an entry more than about 708 below the row's maximum has a subnormal
+    :math:`e^{x_k - m}`, correct only to an absolute :math:`2^{-1075}`. float64 softmax results
+    below :math:`2^{-1022}` are therefore within :math:`2^{-1073}` absolute rather than the
+    relative bound; the log variants' 2-ulp bound becomes 2 ulp plus :math:`N \\cdot 2^{-1075}`
+    absolute, which matters only when the result itself is below :math:`N \\cdot 2^{-1022}` in
+    magnitude (log_softmax at a dominant maximum, logsumexp near 0). float16 and float32 are
+    computed in float64 and meet their bounds there too.""",
     "{RAISES}\n": """\
     Raises
     ------
     TypeError
         If ``x`` is not real and numeric, or ``where`` is not boolean.
     ValueError
-        If ``axis`` is out of range, the class axis is empty, ``temperature`` is not a finite
-        positive number, or ``where`` does not broadcast to ``x``.
+        If ``axis`` is out of range or repeated, the class axis is empty, ``temperature`` is not
+        a finite positive number, or ``where`` does not broadcast to ``x``.
 """,
 }
 
@@ -123,7 +135,7 @@ def _doc(func):
 @_doc
 def softmax(
     x: ArrayLike,
-    axis: int = -1,
+    axis: int | tuple[int, ...] | None = -1,
     *,
     temperature: float = 1.0,
     where: ArrayLike | None = None,
@@ -133,8 +145,7 @@ def softmax(
     Parameters
     ----------
 {X_PARAM}
-    axis : int, default -1
-        The class axis, along which the result sums to 1.
+{AXIS} The result sums to 1 along it.
     temperature : float, default 1.0
         Divides the logits: ``softmax(x / temperature)``. Must be finite and > 0. Small values
         sharpen the distribution towards the arg-max, large values flatten it towards uniform.
@@ -164,8 +175,10 @@ def softmax(
     denominator is at least 1. The rows are processed in cache-sized blocks in float64 (or
     wider), which makes float16 and float32 results correct to within 1 ulp; float64 results
     satisfy the error bound for the shifted formula of Blanchard, Higham and Higham (2021).
-    float16 and float32 rows skip the shift when the float64 sum of :math:`e^{x_k/\tau}`
-    neither overflows nor underflows, which spares the pass that finds the maximum.
+    Any positive finite temperature works, however small: below the gaps between the logits
+    the result is the limit, one-hot at the maximum (shared equally by tied maxima).
+
+{SUBNORMAL}
 
     Defined behaviour for non-finite input and masks:
 
@@ -207,7 +220,7 @@ def softmax(
 @_doc
 def log_softmax(
     x: ArrayLike,
-    axis: int = -1,
+    axis: int | tuple[int, ...] | None = -1,
     *,
     temperature: float = 1.0,
     where: ArrayLike | None = None,
@@ -217,8 +230,7 @@ def log_softmax(
     Parameters
     ----------
 {X_PARAM}
-    axis : int, default -1
-        The class axis.
+{AXIS}
     temperature : float, default 1.0
         Divides the logits: ``log_softmax(x / temperature)``. Must be finite and > 0.
     where : array_like of bool, optional
@@ -244,9 +256,14 @@ def log_softmax(
     maximum the result is the tiny negative number it should be, where ``log(sum)`` returns 0
     (scipy issue gh-19521). With ``temperature=1``, every entry is within 2 ulp of the exact
     value. For float64 input the rounding of :math:`x_k - m` would otherwise cost up to
-    :math:`|x_k - m|/2` ulp in each term: rows of 256 entries or more with :math:`m` in
+    :math:`|x_k - m|/2` ulp in each term: rows of 64 entries or more with :math:`m` in
     [-700, 600] avoid it by summing :math:`e^{x_k}` unshifted and scaling by :math:`e^{-m}`
-    computed in double-double; other rows recover the rounding error with TwoSum.
+    computed in extended precision (where NumPy's ``longdouble`` has a 64-bit mantissa); other
+    rows recover the rounding error with TwoSum. With a temperature the bound is not promised
+    (float64: :math:`(x_i - m)/\tau` is rounded); a tiny temperature gives the limit, 0 at the
+    maximum and :math:`(x_i - m)/\tau` (or -inf) elsewhere.
+
+{SUBNORMAL}
 
     Defined behaviour for non-finite input and masks:
 
@@ -272,7 +289,7 @@ def log_softmax(
 @_doc
 def logsumexp(
     x: ArrayLike,
-    axis: int = -1,
+    axis: int | tuple[int, ...] | None = -1,
     *,
     keepdims: bool = False,
     where: ArrayLike | None = None,
@@ -284,8 +301,7 @@ def logsumexp(
     x : array_like
         Any shape. Integer and boolean input is computed in float64; float16, float32 and
         float64 keep their dtype.
-    axis : int, default -1
-        The axis to reduce.
+{AXIS}
     keepdims : bool, default False
         Keep the reduced axis with length 1, so the result broadcasts against ``x``.
     where : array_like of bool, optional
@@ -302,7 +318,7 @@ def logsumexp(
     TypeError
         If ``x`` is not real and numeric, or ``where`` is not boolean.
     ValueError
-        If ``axis`` is out of range or ``where`` does not broadcast to ``x``.
+        If ``axis`` is out of range or repeated, or ``where`` does not broadcast to ``x``.
 
     Notes
     -----
@@ -315,6 +331,8 @@ def logsumexp(
     2 ulp of the exact value unless :math:`m` and the log1p term nearly cancel (a result close
     to 0 from inputs much larger in magnitude), where the error is bounded by 2 ulp of
     :math:`|m|`, the condition of the problem.
+
+{SUBNORMAL}
 
     Defined behaviour for non-finite input and masks:
 

@@ -68,35 +68,67 @@ def two_sum_error(x, a, y, lo, t):
     return lo
 
 
+def row_sums(e, t=None):
+    """Sums of the rows of ``e`` >= 0; with scratch ``t``, to within one rounding.
+
+    NumPy's pairwise sum can be off by a few ulp, which the 2-ulp log variants cannot afford.
+    With ``t``: sigma, a power of two >= 2 sum(e), splits each term exactly into
+    ``q = (e + sigma) - sigma``, a multiple of ulp(sigma) whose sum is exact, and ``r = e - q``,
+    whose rounding errors are ~n u of ulp(sigma) (Rump, Ogita and Oishi's ExtractVector).
+    """
+    s = np.add.reduce(e, axis=1)
+    if t is None:
+        return s
+    sigma = np.ldexp(1.0, np.frexp(s)[1] + 1)[:, None]
+    np.add(e, sigma, out=t)
+    t -= sigma
+    hi = np.add.reduce(t, axis=1)
+    np.subtract(e, t, out=t)
+    return hi + np.add.reduce(t, axis=1)
+
+
+def shift(x, a, temperature, y):
+    """``y = (x - a) / T``. A subnormal T gives -inf, never NaN. If ``x - a`` overflows, the
+    quotient is formed from halves, so that for T > 1 a representable result stays finite."""
+    np.subtract(x, a, out=y)
+    if temperature != 1.0:
+        y /= temperature
+        if temperature > 1.0 and np.isinf(y).any():
+            over = np.isinf(y) & np.isfinite(x)
+            halves = (np.broadcast_to(x, y.shape)[over] * 0.5
+                      - np.broadcast_to(a, y.shape)[over] * 0.5)
+            y[over] = halves / temperature * 2.0
+    return y
+
+
 def plain_sums(x, a, idx, temperature, y, e, lo=None):
     """Fill ``y = (x - a) / T`` and ``e = exp(y)``; return each row's sum of ``e``, without the
     entry at ``idx`` unless it is None (the log variants leave the maximal term out). With ``lo`` (two scratch arrays: float64 log
     variants, T = 1) the sum includes the rounding error of ``x - a``:
     ``exp(y + lo) = e (1 + lo)`` to working precision."""
-    np.subtract(x, a[:, None], out=y)
-    if temperature != 1.0:
-        y /= temperature  # a division: a subnormal T gives -inf, never NaN
+    shift(x, a[:, None], temperature, y)
     if lo is not None:
-        lo = two_sum_error(x, a[:, None], y, *lo)
+        lo = two_sum_error(x, a[:, None], y, *lo), lo[1]
     np.exp(y, out=e)
     if idx is not None:
         e[np.arange(len(e)), idx] = 0.0
-    s = np.add.reduce(e, axis=1)
-    if lo is not None:
-        correction = np.einsum("ij,ij->i", e, lo)
-        nan = np.isnan(correction)  # -inf entries: e = 0, lo = NaN; their terms are 0
-        if nan.any():
-            correction[nan] = np.nansum(e[nan] * lo[nan], axis=1)
-        s += correction
-    return s
+    if lo is None:
+        return row_sums(e)
+    lo, t = lo
+    correction = np.einsum("ij,ij->i", e, lo)
+    nan = np.isnan(correction)  # -inf entries: e = 0, lo = NaN; their terms are 0
+    if nan.any():
+        correction[nan] = np.nansum(e[nan] * lo[nan], axis=1)
+    return row_sums(e, t) + correction
 
 
-def direct_sums(x, a, idx, e):
+def direct_sums(x, a, idx, e, t=None):
     """``sum_k exp(x_k - a)`` without the term at ``idx``, as ``exp(-a) sum_k exp(x_k)``, and
-    which rows may use it (see ``DIRECT_LO``); ``e`` receives ``exp(x)`` in float64."""
+    which rows may use it (see ``DIRECT_LO``); ``e`` receives ``exp(x)`` in float64, ``t`` is
+    scratch for an accurate sum (float64)."""
     np.exp(x, out=e, dtype=e.dtype)
     e[np.arange(len(e)), idx] = 0.0
-    s = np.add.reduce(e, axis=1)
+    s = row_sums(e, t)
     if x.dtype != np.float64:  # float64 is far more precise than a float16/32 result
         return s * np.exp(-a.astype(np.float64)), np.abs(a) <= -DIRECT_LO
     scale = np.exp(-a.astype(np.longdouble))
@@ -164,7 +196,9 @@ class Call:
         if self.route == "plain" and self.kind == LOG_SOFTMAX:
             count += 1  # e beside y, which the result needs again
         if self.twosum():
-            count += 2
+            count += 2  # TwoSum's lo, and scratch for row_sums
+        elif self.route == "direct" and self.x.dtype == self.work:
+            count += 1  # scratch for row_sums
         return count + (self.w is not None)  # the masked copy of x
 
     def twosum(self) -> bool:
@@ -184,7 +218,7 @@ class Call:
             x = xm
         y = out if out is not None and out.dtype == self.work else bufs.pop()
         e = bufs.pop() if self.route == "plain" and self.kind == LOG_SOFTMAX else y
-        return x, y, e, (bufs if self.twosum() else None)
+        return x, y, e, bufs  # what is left: TwoSum's or row_sums' scratch
 
     def rows(self, i0, i1, bufs):
         """Rows i0:i1, whole: the maximum, the sums, the result."""
@@ -195,8 +229,9 @@ class Call:
         a, idx = row_max(x, self.work)
         log_idx = None if kind == SOFTMAX else idx
         if self.route == "direct":
-            s, ok = direct_sums(x, a, idx, e)
+            s, ok = direct_sums(x, a, idx, e, *lo)
         else:
+            lo = lo if self.twosum() else None
             s, ok = plain_sums(x, a, log_idx, self.temperature, y, e, lo), None
         if kind == SOFTMAX:
             np.multiply(e, (1.0 / s)[:, None], out=out, casting="same_kind")
@@ -250,6 +285,7 @@ class Call:
 
         def chunk_sum(c0, c1, bufs):
             xc, y, e, lo = chunk(c0, c1, bufs)
+            lo = lo if self.twosum() else None
             idx = None if kind == SOFTMAX or not c0 <= at < c1 else np.array([at - c0])
             return float(plain_sums(xc, a, idx, self.temperature, y, e, lo)[0])
 
@@ -266,9 +302,7 @@ class Call:
                     plain_sums(xc, a, None, self.temperature, y, e)
                 np.multiply(e, 1.0 / total, out=oc, casting="same_kind")
             else:
-                np.subtract(xc, a[:, None], out=y)
-                if self.temperature != 1.0:
-                    y /= self.temperature
+                shift(xc, a[:, None], self.temperature, y)
                 np.subtract(y, np.log1p(total), out=oc, casting="same_kind")
 
         parallel_map(chunk_write, chunks, scratch, parallel)
@@ -286,8 +320,11 @@ class Call:
             parallel_map(self.rows, blocks, lambda: self.scratch(step * n), parallel)
         else:
             chunks = [(c, min(c + self.block, n)) for c in range(0, n, self.block)]
-            for i in range(m):
-                self.long_row(i, chunks, parallel)
+            if m == 1:  # threads share the chunks of the row
+                self.long_row(0, chunks, parallel)
+            else:  # threads share the rows
+                parallel_map(lambda i, _: self.long_row(i, chunks, False), [(i,) for i in range(m)],
+                             list, parallel)
         return self
 
 
@@ -332,8 +369,41 @@ _num_threads = _threads_from_environment(DEFAULT_THREADS)
 
 
 def set_num_threads(n: int) -> int:
-    """Set the thread count; returns the previous one. Safe while other threads compute: a
-    running call keeps the count it started with."""
+    """Set how many threads softmax, log_softmax and logsumexp may use; return the old count.
+
+    Parameters
+    ----------
+    n : int
+        At least 1. ``set_num_threads(1)`` makes every call single-threaded.
+
+    Returns
+    -------
+    int
+        The previous thread count.
+
+    Notes
+    -----
+    The default is the CPU count, at most 8. The environment variable
+    ``SOFTMAX_PKG_NUM_THREADS`` sets it at import and is checked by the same rule: an integer
+    >= 1. An empty value counts as unset; any other value (``2.5``, ``0``, ``-1``, ``abc``) is
+    ignored with a ``RuntimeWarning`` that names the variable, and the default is used.
+    Calls on arrays of fewer than 2^18 numbers always run in the calling thread. Safe to call
+    while other threads compute: a running call keeps the count it started with.
+
+    Raises
+    ------
+    TypeError
+        If ``n`` is not an integer.
+    ValueError
+        If ``n`` < 1.
+
+    Examples
+    --------
+    >>> import softmax_pkg
+    >>> old = softmax_pkg.set_num_threads(1)
+    >>> softmax_pkg.set_num_threads(old)
+    1
+    """
     global _num_threads
     n = check_num_threads(n)
     with _lock:
