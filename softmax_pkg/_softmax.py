@@ -14,6 +14,7 @@ float16 and float32 are computed in float64 and rounded once; see ``engine`` for
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -66,7 +67,8 @@ def _to_rows(a: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     k = len(axes)
     moved = np.moveaxis(a, axes, range(a.ndim - k, a.ndim)) if axes != tuple(
         range(a.ndim - k, a.ndim)) else a
-    return moved.reshape(-1, int(np.prod(moved.shape[a.ndim - k:], dtype=np.int64)))
+    lead, classes = moved.shape[: a.ndim - k], moved.shape[a.ndim - k :]
+    return moved.reshape(math.prod(lead), math.prod(classes))
 
 
 def _from_rows(rows: np.ndarray, shape: tuple[int, ...], axes: tuple[int, ...]) -> np.ndarray:
@@ -83,7 +85,7 @@ def _run(kind, x, axis, where, temperature=1.0):
     arr = as_real_array(x, "x")
     axes = _axes(axis, arr.ndim)
     mask = check_where(where, arr.shape)
-    n = int(np.prod([arr.shape[i] for i in axes], dtype=np.int64))
+    n = math.prod(arr.shape[i] for i in axes)
     if n == 0 and kind != engine.LOGSUMEXP:
         raise ValueError(
             f"x has an empty class axis (axis={axis}, shape {arr.shape}); "

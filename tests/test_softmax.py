@@ -408,7 +408,7 @@ def test_direct_route_scales_by_an_accurate_exp_of_minus_the_maximum():
     assert worst < 2.0**-50  # the sum itself rounds at ~log2(80) u; exp(-max) adds ~2^-63
 
 
-@pytest.mark.parametrize("n", [50, (1 << 17) + 7])
+@pytest.mark.parametrize("n", [50, pytest.param((1 << 17) + 7, marks=pytest.mark.slow)])
 def test_float32_softmax_is_within_1_ulp_where_float64_exp_overflows_or_underflows(n):
     # exp(x) itself would overflow float64 (x > 709) or be tiny (all x < -590): the shift by
     # the maximum keeps every row within 1 ulp, on the block route and on the long-row route.
