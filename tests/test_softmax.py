@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import warnings
 
@@ -646,3 +647,206 @@ def test_calls_from_several_threads_at_once_give_the_serial_results():
     for t in threads:
         t.join()
     assert not mismatches
+
+
+# -- configuration: threads ----------------------------------------------------------------------
+
+
+def test_set_num_threads_while_other_threads_compute():
+    # Callers inside the kernels while another thread changes the thread count: every result
+    # equals the serial one, nothing raises (a pool shut down under a running call would).
+    import threading
+
+    rng = np.random.default_rng(15)
+    arrays = [rng.normal(0, 10, (600, 1000)), rng.normal(0, 10, (2, 400_000)).astype(np.float32)]
+    old = sm.set_num_threads(1)
+    try:
+        expected = [[f(a) for f in FUNCS.values()] for a in arrays]
+    finally:
+        sm.set_num_threads(old)
+    problems, stop = [], threading.Event()
+
+    def caller(k):
+        try:
+            for _ in range(4):
+                for j, f in enumerate(FUNCS.values()):
+                    if not np.array_equal(f(arrays[k]), expected[k][j]):
+                        problems.append((k, j))
+        except Exception as exc:  # noqa: BLE001 - any exception is the failure being tested
+            problems.append(exc)
+
+    def toggler():
+        for n in itertools.cycle([1, 3, 2, 1]):
+            if stop.is_set():
+                return
+            sm.set_num_threads(n)
+
+    callers = [threading.Thread(target=caller, args=(k,)) for k in range(len(arrays))]
+    tog = threading.Thread(target=toggler)
+    tog.start()
+    for t in callers:
+        t.start()
+    for t in callers:
+        t.join()
+    stop.set()
+    tog.join()
+    sm.set_num_threads(old)
+    assert not problems
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [("3", 3), (" 2 ", 2), ("", None), ("abc", None), ("2.5", None), ("0", None), ("-2", None),
+     ("1e3", None)],
+)
+def test_thread_count_from_the_environment_is_checked_like_set_num_threads(value, expected):
+    # A valid SOFTMAX_PKG_NUM_THREADS sets the default; empty counts as unset; anything else is
+    # ignored with a warning naming the variable (never a traceback at import).
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import warnings, softmax_pkg as sm, softmax_pkg.engine as e\n"
+        "print(sm.set_num_threads(1), e.DEFAULT_THREADS)\n"
+    )
+    env = dict(os.environ, SOFTMAX_PKG_NUM_THREADS=value)
+    done = subprocess.run([sys.executable, "-W", "always", "-c", code], env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    got, default = map(int, done.stdout.split())
+    assert "Traceback" not in done.stderr
+    if expected is None:
+        assert got == default
+        if value:
+            assert "SOFTMAX_PKG_NUM_THREADS must be an integer" in done.stderr
+            assert "RuntimeWarning" in done.stderr
+    else:
+        assert got == expected and not done.stderr
+
+
+# -- extreme but valid arguments -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("temperature", [5e-324, 1e-310, 1e-300, 1e-30])
+@pytest.mark.parametrize("n", [5, 300])
+def test_any_positive_temperature_however_small_gives_the_limit(temperature, dtype, n):
+    # The limit T -> 0: one-hot at the arg max (shared by tied maxima), log values (x_i - m) / T
+    # rounded, or -inf where that is beyond the dtype; never NaN, never a warning.
+    x = np.random.default_rng(n).integers(-8, 8, n).astype(dtype)
+    x[n // 2] = x.max()  # at least two tied maxima for n = 5 with high probability, or one
+    ties = x == x.max()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = softmax(x, temperature=temperature)
+        lp = log_softmax(x, temperature=temperature)
+        pb = softmax(np.stack([x, x]), axis=1, temperature=temperature)
+    np.testing.assert_array_equal(p, np.where(ties, 1 / ties.sum(), 0).astype(dtype))
+    np.testing.assert_array_equal(pb[1], p)
+    with np.errstate(over="ignore"):
+        gap = (x.astype(np.float64) - x.max()) / temperature  # correctly rounded: integer gaps
+        expected = np.where(ties, -np.log(ties.sum()), gap.astype(dtype))
+    np.testing.assert_allclose(lp, expected.astype(dtype), rtol=np.finfo(dtype).eps)
+
+
+EXTREME_ROWS = [
+    [1.7e308, -1.7e308],
+    [-1.79e308, 1.79e308, 0.0],
+    [1.79e308, 1.79e308],
+    [-1.79e308, -1.79e308],
+    [5e-324, -5e-324, 0.0],
+    [1e308, -1e308, 1e308],
+]
+
+
+@pytest.mark.parametrize("row", EXTREME_ROWS)
+def test_finite_extremes_through_every_function_never_warn(row):
+    # Any finite logits in [-1.8e308, 1.8e308]: softmax, log_softmax, logsumexp (with and
+    # without a temperature, on the block and on the long-row route) and cross_entropy with
+    # its gradient give no NaN and no warning.
+    x = np.array(row)
+    long = np.repeat(x, 50_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for arr in (x, long):
+            for t in (1.0, 3.0, 1e-300):
+                for name in ("softmax", "log_softmax"):
+                    assert not np.isnan(FUNCS[name](arr, temperature=t)).any(), (name, t)
+            assert np.isfinite(logsumexp(arr)) and logsumexp(arr) >= arr.max()
+        batch = np.stack([x, x[::-1]])
+        labels = np.array([0, len(row) - 1])
+        for target in (labels, softmax(batch)):
+            loss = sm.cross_entropy(batch, target, reduction="none")
+            grad = sm.cross_entropy_grad(batch, target)
+            assert not np.isnan(loss).any() and (loss >= 0).all()
+            assert np.isfinite(grad).all()
+    p = softmax(x)
+    np.testing.assert_allclose(p.sum(), 1.0)
+
+
+def test_temperature_above_one_keeps_an_overflowing_difference_finite():
+    # x - max overflows (3.4e308), but (x - max) / 3 = -1.13e308 is a float: it is returned.
+    got = log_softmax(np.array([1.7e308, -1.7e308]), temperature=3.0)
+    assert got[0] == 0.0
+    np.testing.assert_allclose(got[1], -(1.7e308 / 3) * 2, rtol=1e-15)
+    assert np.isfinite(got[1])
+
+
+# -- axis as in scipy.special: an int, a tuple of ints, or None -------------------------------------
+
+
+@pytest.mark.parametrize("name", FUNCS)
+@pytest.mark.parametrize("axis", [None, (0,), (0, 2), (2, 0), (-1, 1), (0, 1, 2), ()])
+def test_axis_tuple_or_none_matches_scipy(name, axis):
+    x = np.random.default_rng(16).normal(0, 5, (3, 4, 5))
+    got = FUNCS[name](x, axis=axis)
+    ref = SCIPY[name](x, axis=axis)
+    np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-15)
+    if name == "logsumexp":
+        kept = logsumexp(x, axis=axis, keepdims=True)
+        np.testing.assert_allclose(kept, sps.logsumexp(x, axis=axis, keepdims=True), rtol=1e-13)
+
+
+# -- every parameter moved off its default, checked against an independent computation ----------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("axis", [0, 1, -3, (0, 2)])
+def test_axis_temperature_and_where_together_match_the_formulas(name, axis, dtype):
+    # axis off the last position, a temperature and a mask, at once, against formulas.py
+    # applied to the moved, scaled and masked array (masked entries as -inf).
+    rng = np.random.default_rng(17)
+    x = rng.normal(0, 4, (6, 7, 8)).astype(dtype)
+    where = rng.random((6, 7, 8)) > 0.3
+    where[0, 0, 0] = True
+    temperature = 1.7
+    got = FUNCS[name](x, axis=axis, temperature=temperature, where=where)
+    axes = (axis % 3,) if isinstance(axis, int) else axis
+    last = tuple(range(3 - len(axes), 3))
+    z = np.moveaxis(np.where(where, x.astype(np.float64) / temperature, -np.inf), axes, last)
+    zm = np.moveaxis(where, axes, last)
+    rows = z.reshape(-1, math.prod(z.shape[3 - len(axes):]))
+    formula = formulas.shifted_softmax if name == "softmax" else formulas.log_softmax
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ref = formula(rows)
+    ref = np.where(zm.reshape(rows.shape), ref, 0.0 if name == "softmax" else -np.inf)
+    ref = np.moveaxis(ref.reshape(z.shape), last, axes)
+    # float32: both sides are far more accurate than float32. float64: the two round different
+    # numbers ((x - m) / T here, x / T - max there), each costing up to |y| u with |y| < 20.
+    rtol = 2 * np.finfo(dtype).eps if dtype == np.float32 else 40 * np.finfo(dtype).eps
+    np.testing.assert_allclose(got, ref.astype(dtype), rtol=rtol, atol=0)
+
+
+@pytest.mark.parametrize("axis", [0, 1, (0, 2), None])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_logsumexp_axis_keepdims_and_where_match_scipy_with_weights(axis, keepdims):
+    # where=mask is scipy's b=mask (weights 0 and 1), an independent computation.
+    rng = np.random.default_rng(18)
+    x = rng.normal(0, 30, (5, 6, 7))
+    where = rng.random(x.shape) > 0.4
+    where[:, 0, :] = True  # no empty slice along any of the axes used
+    got = logsumexp(x, axis=axis, keepdims=keepdims, where=where)
+    ref = sps.logsumexp(x, axis=axis, keepdims=keepdims, b=where.astype(float))
+    np.testing.assert_allclose(got, ref, rtol=1e-13)
