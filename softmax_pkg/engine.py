@@ -38,7 +38,7 @@ SOFTMAX, LOG_SOFTMAX, LOGSUMEXP = KINDS = ("softmax", "log_softmax", "logsumexp"
 ROUTES = ("plain", "direct")
 
 BLOCK = 1 << 16  # most numbers in one block (512 KiB of float64)
-MIN_BLOCK = 1 << 12
+MIN_BLOCK = 1 << 10
 # The direct route: a float64 row's maximum must lie in [DIRECT_LO, DIRECT_HI] (exp(x) and
 # exp(-m) neither overflow nor lose digits), and its unshifted sum must be at least
 # n * DIRECT_MIN_SUM, so that the error of subnormal exponentials (< 2^-1075 each) stays below
@@ -184,8 +184,8 @@ class Call:
             self.out, self.rest = np.empty(m, self.work), np.empty(m, self.work)
         else:
             self.out, self.rest = np.empty((m, n), dtype=x.dtype), None
-        # Temporaries: about 1/20 of the result (of the input for logsumexp) per thread.
-        budget = max(32 << 10, max(self.out.nbytes, x.nbytes * (kind == LOGSUMEXP)) // 20)
+        # Temporaries: 32 KiB or 1/32 of the result (of the input for logsumexp) per thread.
+        budget = max(32 << 10, max(self.out.nbytes, x.nbytes * (kind == LOGSUMEXP)) // 32)
         per_number = self.work.itemsize * max(self.buffers(), 1)
         self.block = int(min(BLOCK, max(MIN_BLOCK, budget // per_number)))
 
@@ -317,7 +317,7 @@ class Call:
         if n <= self.block:
             step = max(1, self.block // n)
             blocks = [(i0, min(i0 + step, m)) for i0 in range(0, m, step)]
-            parallel_map(self.rows, blocks, lambda: self.scratch(step * n), parallel)
+            parallel_map(self.rows, blocks, lambda: self.scratch(min(step, m) * n), parallel)
         else:
             chunks = [(c, min(c + self.block, n)) for c in range(0, n, self.block)]
             if m == 1:  # threads share the chunks of the row
