@@ -21,6 +21,11 @@ Two routes compute a block; ``route_for`` picks one per call:
     float64 needs ``m`` in ``[DIRECT_LO, DIRECT_HI]``, ``exp(-m)`` in extended precision
     (``np.longdouble`` with a 64-bit mantissa) and a sum big enough that subnormal exponentials do
     not matter; other rows are redone on the plain route.
+``unshifted``
+    float16/32 softmax: ``exp(x / T) / sum`` in float64, without the maximum. Where float64's
+    ``exp`` overflows the sum is inf, and where it is subnormal (x < -708) the probability is
+    below 2^-150 whenever the sum is at least ``UNSHIFTED_MIN_SUM`` = e^-590, so rounds to 0 in
+    float32 as it should; rows whose sum is outside [e^-590, inf) are redone on the plain route.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 SOFTMAX, LOG_SOFTMAX, LOGSUMEXP = KINDS = ("softmax", "log_softmax", "logsumexp")
-ROUTES = ("plain", "direct")
+ROUTES = ("plain", "direct", "unshifted")
 
 BLOCK = 1 << 16  # most numbers in one block (512 KiB of float64)
 MIN_BLOCK = 1 << 10
@@ -46,6 +51,7 @@ MIN_BLOCK = 1 << 10
 DIRECT_LO, DIRECT_HI = -700.0, 600.0
 DIRECT_MIN_SUM = 2.0**-1019
 DIRECT_MIN_N = 64
+UNSHIFTED_MIN_SUM = math.exp(-590.0)
 EXTENDED = np.finfo(np.longdouble).nmant >= 63  # x86-64 Linux: yes; Windows, Apple arm64: no
 
 
@@ -90,7 +96,11 @@ def row_sums(e, t=None):
 def shift(x, a, temperature, y):
     """``y = (x - a) / T``. A subnormal T gives -inf, never NaN. If ``x - a`` overflows, the
     quotient is formed from halves, so that for T > 1 a representable result stays finite."""
-    np.subtract(x, a, out=y)
+    if x.dtype == y.dtype:
+        np.subtract(x, a, out=y)
+    else:  # float16/32: widen first (exact), then subtract in float64: faster than mixed types
+        np.copyto(y, x)
+        y -= a
     if temperature != 1.0:
         y /= temperature
         if temperature > 1.0 and np.isinf(y).any():
@@ -102,13 +112,14 @@ def shift(x, a, temperature, y):
 
 
 def plain_sums(x, a, idx, temperature, y, e, lo=None):
-    """Fill ``y = (x - a) / T`` and ``e = exp(y)``; return each row's sum of ``e``, without the
-    entry at ``idx`` unless it is None (the log variants leave the maximal term out). With ``lo`` (two scratch arrays: float64 log
+    """Fill ``y = (x - a) / T`` (``a``: the rows' maxima as a column) and ``e = exp(y)``;
+    return each row's sum of ``e``, without the entry at ``idx`` unless it is None (the log
+    variants leave the maximal term out). With ``lo`` (two scratch arrays: float64 log
     variants, T = 1) the sum includes the rounding error of ``x - a``:
     ``exp(y + lo) = e (1 + lo)`` to working precision."""
-    shift(x, a[:, None], temperature, y)
+    shift(x, a, temperature, y)
     if lo is not None:
-        lo = two_sum_error(x, a[:, None], y, *lo), lo[1]
+        lo = two_sum_error(x, a, y, *lo), lo[1]
     np.exp(y, out=e)
     if idx is not None:
         e[np.arange(len(e)), idx] = 0.0
@@ -161,7 +172,9 @@ def nonfinite_rows(kind: str, x: np.ndarray, w: np.ndarray | None) -> np.ndarray
 
 def route_for(kind, dtype, n, masked, temperature) -> str:
     """The route a call takes (see the module docstring): chosen once per call."""
-    if kind == SOFTMAX or masked or temperature != 1.0 or n < DIRECT_MIN_N:
+    if kind == SOFTMAX:
+        return "unshifted" if dtype in (np.float16, np.float32) and not masked else "plain"
+    if masked or temperature != 1.0 or n < DIRECT_MIN_N:
         return "plain"
     if dtype == np.float64:
         return "direct" if EXTENDED else "plain"
@@ -179,31 +192,40 @@ class Call:
         self.kind, self.x, self.w, self.temperature = kind, x, w, float(temperature)
         self.work = np.result_type(x.dtype, np.float64)  # longdouble stays longdouble
         m, n = x.shape
-        self.route = route or route_for(kind, x.dtype, n, w is not None, self.temperature)
         if kind == LOGSUMEXP:
             self.out, self.rest = np.empty(m, self.work), np.empty(m, self.work)
         else:
             self.out, self.rest = np.empty((m, n), dtype=x.dtype), None
-        # Temporaries: 32 KiB or 1/32 of the result (of the input for logsumexp) per thread.
-        budget = max(32 << 10, max(self.out.nbytes, x.nbytes * (kind == LOGSUMEXP)) // 32)
-        per_number = self.work.itemsize * max(self.buffers(), 1)
-        self.block = int(min(BLOCK, max(MIN_BLOCK, budget // per_number)))
+        # Temporaries: 32 KiB + 1/24 of the result (of the input for logsumexp) per thread.
+        budget = (32 << 10) + max(self.out.nbytes, x.nbytes * (kind == LOGSUMEXP)) // 24
+        route = route or route_for(kind, x.dtype, n, w is not None, self.temperature)
+        block = self.block_for(route, budget)
+        if n > block and route != "plain":  # rows longer than a block: chunked, shifted
+            route, block = "plain", self.block_for("plain", budget)
+        self.route, self.block = route, block
 
-    def buffers(self) -> int:
+    def block_for(self, route, budget) -> int:
+        """The most numbers a block may hold on ``route`` within ``budget`` bytes of scratch."""
+        per_number = self.work.itemsize * max(self.buffers(route), 1)
+        return int(min(BLOCK, max(MIN_BLOCK, budget // per_number)))
+
+    def buffers(self, route=None) -> int:
         """How many block-sized scratch arrays a worker needs."""
+        route = route or self.route
         y_in_out = self.kind != LOGSUMEXP and self.x.dtype == self.work
         count = 0 if y_in_out else 1
-        if self.route == "plain" and self.kind == LOG_SOFTMAX:
+        if route == "plain" and self.kind == LOG_SOFTMAX:
             count += 1  # e beside y, which the result needs again
-        if self.twosum():
+        if self.twosum(route):
             count += 2  # TwoSum's lo, and scratch for row_sums
-        elif self.route == "direct" and self.x.dtype == self.work:
+        elif route == "direct" and self.x.dtype == self.work:
             count += 1  # scratch for row_sums
         return count + (self.w is not None)  # the masked copy of x
 
-    def twosum(self) -> bool:
-        return (self.route == "plain" and self.kind != SOFTMAX and self.temperature == 1.0
-                and self.x.dtype == self.work)
+    def twosum(self, route=None) -> bool:
+        """Whether the plain route adds TwoSum's correction: float64 log variants at T = 1."""
+        return ((route or self.route) == "plain" and self.kind != SOFTMAX
+                and self.temperature == 1.0 and self.x.dtype == self.work)
 
     def scratch(self, size):
         return [np.empty(size, self.work) for _ in range(self.buffers())]
@@ -222,30 +244,44 @@ class Call:
 
     def rows(self, i0, i1, bufs):
         """Rows i0:i1, whole: the maximum, the sums, the result."""
-        kind = self.kind
+        kind, route = self.kind, self.route
         out = None if kind == LOGSUMEXP else self.out[i0:i1]
         w = None if self.w is None else self.w[i0:i1]
-        x, y, e, lo = self.views(self.x[i0:i1], w, out, bufs)
-        a, idx = row_max(x, self.work)
-        log_idx = None if kind == SOFTMAX else idx
-        if self.route == "direct":
-            s, ok = direct_sums(x, a, idx, e, *lo)
+        x, y, e, extra = self.views(self.x[i0:i1], w, out, bufs)
+        if route == "unshifted":
+            np.divide(x, self.temperature, out=y, dtype=self.work)
+            np.exp(y, out=y)
+            s = row_sums(y)
+            # Rows outside [e^-590, inf), non-finite ones too, are redone on the plain route.
+            a, ok = np.zeros(len(s)), (s >= UNSHIFTED_MIN_SUM) & (s < np.inf)
+        elif kind == SOFTMAX:
+            a = x.max(axis=1)[:, None]
+            s, ok = plain_sums(x, a, None, self.temperature, y, e), None
+            a = a[:, 0]
         else:
-            lo = lo if self.twosum() else None
-            s, ok = plain_sums(x, a, log_idx, self.temperature, y, e, lo), None
+            a, idx = row_max(x, self.work)
+            if route == "direct":
+                s, ok = direct_sums(x, a, idx, e, *extra)
+            else:
+                lo = extra if self.twosum() else None
+                s, ok = plain_sums(x, a[:, None], idx, self.temperature, y, e, lo), None
         if kind == SOFTMAX:
-            np.multiply(e, (1.0 / s)[:, None], out=out, casting="same_kind")
+            np.multiply(e, (1.0 / s)[:, None], out=e)
+            if e is not out:
+                np.copyto(out, e, casting="same_kind")
         elif kind == LOGSUMEXP:
             self.out[i0:i1], self.rest[i0:i1] = a, np.log1p(s)
-        elif self.route == "direct":
+        elif route == "direct":
             np.subtract(x, a[:, None], out=out)
             out -= np.log1p(s)[:, None]
         else:
-            np.subtract(y, np.log1p(s)[:, None], out=out, casting="same_kind")
+            y -= np.log1p(s)[:, None]
+            if y is not out:
+                np.copyto(out, y, casting="same_kind")
         bad = ~np.isfinite(a)
         if ok is not None and not ok.all():
-            for i in i0 + np.flatnonzero(~ok & ~bad):  # rows the direct route cannot take
-                one = Call(kind, self.x[i : i + 1], None, 1.0, "plain").run()
+            for i in i0 + np.flatnonzero(~ok & ~bad):  # rows this route cannot take
+                one = Call(kind, self.x[i : i + 1], None, self.temperature, "plain").run()
                 self.out[i] = one.out[0]
                 if kind == LOGSUMEXP:
                     self.rest[i] = one.rest[0]
@@ -281,7 +317,7 @@ class Call:
         a, at = nans[0] if nans else max(maxima, key=lambda p: (p[0], -p[1]))
         if not np.isfinite(a):
             return self.nonfinite(np.array([i]))
-        a = np.array([a])
+        a = np.array([[a]], dtype=self.work)
 
         def chunk_sum(c0, c1, bufs):
             xc, y, e, lo = chunk(c0, c1, bufs)
@@ -291,7 +327,7 @@ class Call:
 
         total = math.fsum(parallel_map(chunk_sum, chunks, scratch, parallel))
         if kind == LOGSUMEXP:
-            self.out[i], self.rest[i] = a[0], np.log1p(total)
+            self.out[i], self.rest[i] = a[0, 0], np.log1p(total)
             return
 
         def chunk_write(c0, c1, bufs):
@@ -302,7 +338,7 @@ class Call:
                     plain_sums(xc, a, None, self.temperature, y, e)
                 np.multiply(e, 1.0 / total, out=oc, casting="same_kind")
             else:
-                shift(xc, a[:, None], self.temperature, y)
+                shift(xc, a, self.temperature, y)
                 np.subtract(y, np.log1p(total), out=oc, casting="same_kind")
 
         parallel_map(chunk_write, chunks, scratch, parallel)
