@@ -259,6 +259,7 @@ def main(argv=None):
     parser.add_argument("--only", default=None, help="comma-separated function names")
     parser.add_argument("--shapes", default=None, help="e.g. 64x10,256x1000")
     parser.add_argument("--dtypes", default="float64,float32")
+    parser.add_argument("--json", default=None, help="also write every run's rows to this file")
     args = parser.parse_args(argv)
     shapes = SMALL_SHAPES if args.small else FULL_SHAPES
     if args.shapes:
@@ -268,6 +269,11 @@ def main(argv=None):
     cases = CASES if not args.only else [c for c in CASES if c.name in args.only.split(",")]
     dtypes = [np.dtype(d) for d in args.dtypes.split(",")]
     runs = [run(shapes, dtypes, repeats, cases) for _ in range(n_runs)]
+    if args.json:
+        import json
+
+        with open(args.json, "w") as f:
+            json.dump(runs, f)
     rows = combine(runs)
     print(format_table(rows, markdown=args.markdown), flush=True)
     return rows

@@ -173,10 +173,10 @@ def nonfinite_rows(kind: str, x: np.ndarray, w: np.ndarray | None) -> np.ndarray
 def route_for(kind, dtype, n, masked, temperature) -> str:
     """The route a call takes (see the module docstring): chosen once per call."""
     if kind == SOFTMAX:
-        return "unshifted" if dtype in (np.float16, np.float32) and not masked else "plain"
+        return "unshifted" if dtype.itemsize < 8 and not masked else "plain"
     if masked or temperature != 1.0 or n < DIRECT_MIN_N:
         return "plain"
-    if dtype == np.float64:
+    if dtype.itemsize == 8:  # float64
         return "direct" if EXTENDED else "plain"
     return "direct" if kind == LOGSUMEXP else "plain"  # float16/32 log_softmax needs y anyway
 
@@ -255,9 +255,8 @@ class Call:
             # Rows outside [e^-590, inf), non-finite ones too, are redone on the plain route.
             a, ok = np.zeros(len(s)), (s >= UNSHIFTED_MIN_SUM) & (s < np.inf)
         elif kind == SOFTMAX:
-            a = x.max(axis=1)[:, None]
+            a = x.max(axis=1, keepdims=True)
             s, ok = plain_sums(x, a, None, self.temperature, y, e), None
-            a = a[:, 0]
         else:
             a, idx = row_max(x, self.work)
             if route == "direct":
@@ -266,7 +265,7 @@ class Call:
                 lo = extra if self.twosum() else None
                 s, ok = plain_sums(x, a[:, None], idx, self.temperature, y, e, lo), None
         if kind == SOFTMAX:
-            np.multiply(e, (1.0 / s)[:, None], out=e)
+            np.multiply(e, np.divide(1.0, s, out=s)[:, None], out=e)
             if e is not out:
                 np.copyto(out, e, casting="same_kind")
         elif kind == LOGSUMEXP:
@@ -278,14 +277,15 @@ class Call:
             y -= np.log1p(s)[:, None]
             if y is not out:
                 np.copyto(out, y, casting="same_kind")
-        bad = ~np.isfinite(a)
+        bad = None if np.isfinite(a).all() else ~np.isfinite(a.ravel())
         if ok is not None and not ok.all():
-            for i in i0 + np.flatnonzero(~ok & ~bad):  # rows this route cannot take
+            declined = ~ok if bad is None else ~ok & ~bad
+            for i in i0 + np.flatnonzero(declined):  # rows this route cannot take
                 one = Call(kind, self.x[i : i + 1], None, self.temperature, "plain").run()
                 self.out[i] = one.out[0]
                 if kind == LOGSUMEXP:
                     self.rest[i] = one.rest[0]
-        if bad.any():
+        if bad is not None:
             self.nonfinite(i0 + np.flatnonzero(bad))
 
     def nonfinite(self, rows):
@@ -350,7 +350,10 @@ class Call:
         if m == 0 or n == 0:
             return self
         parallel = m * n >= PARALLEL_MIN
-        if n <= self.block:
+        if m * n <= self.block:  # one block, in this thread
+            with np.errstate(all="ignore"):
+                self.rows(0, m, self.scratch(m * n))
+        elif n <= self.block:
             step = max(1, self.block // n)
             blocks = [(i0, min(i0 + step, m)) for i0 in range(0, m, step)]
             parallel_map(self.rows, blocks, lambda: self.scratch(min(step, m) * n), parallel)
