@@ -196,8 +196,8 @@ class Call:
             self.out, self.rest = np.empty(m, self.work), np.empty(m, self.work)
         else:
             self.out, self.rest = np.empty((m, n), dtype=x.dtype), None
-        # Temporaries: 32 KiB + 1/24 of the result (of the input for logsumexp) per thread.
-        budget = (32 << 10) + max(self.out.nbytes, x.nbytes * (kind == LOGSUMEXP)) // 24
+        # Temporaries: 16 KiB + 1/48 of the result (of the input for logsumexp) per thread.
+        budget = (16 << 10) + max(self.out.nbytes, x.nbytes * (kind == LOGSUMEXP)) // 48
         route = route or route_for(kind, x.dtype, n, w is not None, self.temperature)
         block = self.block_for(route, budget)
         if n > block and route != "plain":  # rows longer than a block: chunked, shifted
@@ -249,7 +249,9 @@ class Call:
         w = None if self.w is None else self.w[i0:i1]
         x, y, e, extra = self.views(self.x[i0:i1], w, out, bufs)
         if route == "unshifted":
-            np.divide(x, self.temperature, out=y, dtype=self.work)
+            np.copyto(y, x)  # widen first: a mixed-type ufunc would allocate casting buffers
+            if self.temperature != 1.0:
+                y /= self.temperature
             np.exp(y, out=y)
             s = row_sums(y)
             # Rows outside [e^-590, inf), non-finite ones too, are redone on the plain route.
