@@ -134,7 +134,9 @@ def test_gd_loss_curve_never_rises_with_the_estimated_step(n, d):
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(X, y)
     curve = np.array(model.loss_curve_)
-    assert np.all(np.diff(curve) <= 0), np.max(np.diff(curve))
+    # Never rises, except by the rounding the docstring allows (a few units in the last place of
+    # the objective, once the decrease is below what the objective can resolve).
+    assert np.all(np.diff(curve) <= 4 * np.spacing(curve[:-1])), np.max(np.diff(curve))
     # ... and it gets at least as far as plain gradient descent with the exact Böhning step,
     # computed here from the eigenvalues of the Gram matrix, in the same number of iterations.
     n_iter, classes = model.n_iter_, 3
