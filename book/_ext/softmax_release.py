@@ -117,8 +117,12 @@ def errata_issue_url(repository: str, version: str, built_from: str, title: str,
 
 
 def _plain_title(context: dict[str, Any]) -> str:
-    title = re.sub(r"<[^>]+>", "", context.get("title") or "")
-    return html.unescape(title).strip() or context.get("pagename", "")
+    title = html.unescape(re.sub(r"<[^>]+>", "", context.get("title") or "")).strip()
+    if not title and context.get("pagename") == "search":
+        from sphinx.locale import _  # the search page's heading, in the edition's language
+
+        title = _("Search")
+    return title or context.get("pagename", "")
 
 
 def add_release_footer(
@@ -138,7 +142,7 @@ def add_release_footer(
         built = f"commit {commit}" + ("（含未提交的改动）" if release["modified"] else "")
         parts = [
             f'《Softmax 之书》，版本 <span class="softmax-version">{html.escape(version)}</span>，'
-            f'构建自 <span class="softmax-commit">{html.escape(built)}</span>。'
+            f'构建自 <span class="softmax-commit">{html.escape(built)}</span>'
         ]
         if (app.softmax_root / f"{ERRATA_DOC}.md").is_file():
             errata = f"{_to_english_site(pagename)}{ERRATA_DOC}.html"
