@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from ._softmax import _BLOCK, _nonfinite_rows, lse_parts, softmax
+from . import engine
+from ._softmax import softmax
 from ._validate import as_array, as_real_array, check_fraction, check_int, normalize_axis
 
 __all__ = ["cross_entropy", "cross_entropy_grad", "one_hot"]
@@ -158,7 +159,7 @@ def _rows_dot_gap(z, zmax, vec_or_rows):
     """sum_c v[c] * (zmax - z[c]) per row, v = vec_or_rows(a slice of rows); all terms are >= 0."""
     m, c = z.shape
     out = np.empty(m)
-    step = max(1, _BLOCK // c)
+    step = max(1, engine.BLOCK // c)
     for i0 in range(0, m, step):
         i1 = min(i0 + step, m)
         gap = zmax[i0:i1, None] - z[i0:i1]
@@ -172,7 +173,7 @@ def _rows_dot_gap(z, zmax, vec_or_rows):
 
 def _per_sample_loss(prob: _Problem) -> np.ndarray:
     z = prob.z
-    zmax, rest = lse_parts(z, 1)
+    zmax, rest = engine.lse_parts(z)
     finite = np.isfinite(zmax)
     if prob.plain and finite.all():  # the common case, without the general bookkeeping
         loss = zmax - z[np.arange(len(z)), prob.labels]
@@ -198,7 +199,7 @@ def _per_sample_loss(prob: _Problem) -> np.ndarray:
 
 def _nonfinite_loss(prob: _Problem, rows: np.ndarray) -> np.ndarray:
     """Rows with a non-finite logit maximum: -sum_c q_c log_softmax_c with 0 log 0 = 0."""
-    logp = _nonfinite_rows("log_softmax", prob.z[rows].astype(np.float64), None)
+    logp = engine.nonfinite_rows("log_softmax", prob.z[rows].astype(np.float64), None)
     q = _dense_q(prob, rows)
     with np.errstate(invalid="ignore"):
         terms = -q * logp
@@ -325,7 +326,8 @@ def cross_entropy(
     4.248354255291589e-18
     """
     prob = _Problem(logits, target, axis, weight, ignore_index, label_smoothing, reduction)
-    return prob.reduce(_per_sample_loss(prob))
+    with np.errstate(over="ignore"):  # max(z) - z_y beyond 1.8e308: the loss is inf, rightly
+        return prob.reduce(_per_sample_loss(prob))
 
 
 @_doc
@@ -390,7 +392,7 @@ def cross_entropy_grad(
             grad -= np.where(prob.valid[:, None], prob.smooth_q[None, :], 0.0)
         grad[np.arange(len(labels)), labels] -= (1.0 - prob.eps) * wy
     else:
-        step = max(1, _BLOCK // prob.n_classes)
+        step = max(1, engine.BLOCK // prob.n_classes)
         for i0 in range(0, len(grad), step):
             i1 = min(i0 + step, len(grad))
             grad[i0:i1] -= prob.q_rows(slice(i0, i1))

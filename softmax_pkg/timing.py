@@ -1,4 +1,5 @@
-"""Timing calls fairly: the one helper the chapters use to compare implementations.
+"""Timing calls fairly, and measuring their memory: the helpers the chapters use to compare
+implementations.
 
 Candidates are timed in interleaved rounds (a, b, c, a, b, c, ...), so that a burst of load on a
 shared machine slows all of them alike, and each is reported as the median over the rounds with
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import time
+import tracemalloc
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
@@ -16,7 +18,7 @@ import numpy as np
 
 from ._validate import check_int, check_real
 
-__all__ = ["Timing", "time_calls"]
+__all__ = ["Timing", "time_calls", "peak_bytes"]
 
 
 class Timing(NamedTuple):
@@ -89,3 +91,33 @@ def time_calls(
         if was_enabled:
             gc.enable()
     return {name: Timing(float(np.median(s)), float(np.max(s))) for name, s in samples.items()}
+
+
+def peak_bytes(func: Callable[[], object]) -> int:
+    """The most memory (bytes) that Python and NumPy held at once during one call of ``func()``.
+
+    ``func`` is called once first, so that one-time costs (imports, caches) are not counted, then
+    once under :mod:`tracemalloc`. Unlike a time, this count does not depend on the machine's
+    load, so the chapters may assert on it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> peak_bytes(lambda: np.ones(1_000_000)) >= 8_000_000
+    True
+    """
+    if not callable(func):
+        raise TypeError(f"func must be callable, got {type(func).__name__}")
+    func()
+    already = tracemalloc.is_tracing()
+    if not already:
+        tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    try:
+        func()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        if not already:
+            tracemalloc.stop()
+    return peak - base

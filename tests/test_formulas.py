@@ -91,3 +91,13 @@ def test_time_calls_rejects_bad_arguments_by_name(kwargs, error, match):
     candidates = kwargs.pop("candidates")
     with pytest.raises(error, match=match):
         time_calls(candidates, **kwargs)
+
+
+def test_peak_bytes_counts_the_memory_a_call_holds_at_once():
+    from softmax_pkg.timing import peak_bytes
+
+    small = peak_bytes(lambda: np.ones(1_000).sum())
+    large = peak_bytes(lambda: np.ones(1_000_000).sum())
+    assert large >= 8_000_000 > 100_000 > small
+    with pytest.raises(TypeError, match="func"):
+        peak_bytes(3)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import warnings
 
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import softmax_pkg as sm
-from softmax_pkg import log_softmax, logsumexp, softmax
+from softmax_pkg import engine, formulas, log_softmax, logsumexp, softmax
 from softmax_pkg.reference import exact, ulp_error
 
 FUNCS = {"softmax": softmax, "log_softmax": log_softmax, "logsumexp": logsumexp}
@@ -317,27 +318,23 @@ def test_edge_cases_without_a_mask_on_every_path(n, dtype):
     assert lse[0] == inf
 
 
-def _count_calls(monkeypatch, owner, attribute):
-    calls = []
-    original = getattr(owner, attribute)
-
-    def spy(*args, **kwargs):
-        calls.append(1)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(owner, attribute, spy)
-    return calls
+# -- each route of the engine, directly ---------------------------------------------------------
+# softmax_pkg.engine is the package's internal API; the tests call each route through it and
+# compare with mpmath and softmax_pkg.formulas.
 
 
-@pytest.mark.parametrize("n", [300, 3000, (1 << 17) + 9])
-def test_unshifted_log_path_is_as_accurate_as_the_shifted_one(monkeypatch, n):
-    # Float64 rows of >= 256 entries whose maximum lies in [-700, 600] compute sum exp(x_k)
-    # unshifted and scale by exp(-max) in double-double; a dominant entry makes the sum of the
-    # rest tiny, the case that needs every bit. Rows outside the range, or whose unshifted sum is
-    # so small that subnormal exponentials could matter, take the shifted path (with TwoSum).
-    # Both must be within 2 ulp.
-    from softmax_pkg import _softmax
+def _route(kind, x, route, temperature=1.0, w=None):
+    """The engine's result for rows ``x`` on ``route``, in the public functions' form."""
+    call = engine.Call(kind, np.atleast_2d(x), w, temperature, route).run()
+    return call.out + call.rest if kind == "logsumexp" else call.out
 
+
+@pytest.mark.parametrize("n", [64, 300, 3000, pytest.param((1 << 17) + 9, marks=pytest.mark.slow)])
+def test_direct_route_is_within_2_ulp_and_declines_rows_it_cannot_take(n):
+    # Float64 rows whose maximum lies in [-700, 600] sum exp(x_k) unshifted and scale by
+    # exp(-max) in extended precision; a dominant entry makes the sum of the rest tiny, the case
+    # that needs every bit. Rows outside the range, or whose unshifted sum is so small that
+    # subnormal exponentials could matter, are declined (and redone on the plain route).
     rng = np.random.default_rng(n)
 
     def row(first, low, high):
@@ -354,69 +351,109 @@ def test_unshifted_log_path_is_as_accurate_as_the_shifted_one(monkeypatch, n):
     outside = [
         row([601.0], -100, 0),  # maximum above 600
         row([-701.0], -760, -710),  # maximum below -700
-        row([-690.0], -720, -712),  # every other exp(x_k) subnormal: the sum is redone
+        row([-690.0], -720, -712),  # every other exp(x_k) subnormal: declined
     ]
-    shifted = _count_calls(monkeypatch, _softmax, "_exp_shifted")
-    for k, x in enumerate(inside + outside):
-        before = len(shifted)
-        for name in ("log_softmax", "logsumexp"):
-            got = FUNCS[name](x)
-            if n < 10_000 or k in (1, 5, 7):  # mpmath on long rows: a few only
-                assert ulp_error(got, exact(name, x, dps=30)).max() <= 2.0, (name, k)
-        assert (len(shifted) > before) == (k >= len(inside)), k
-    if n < 10_000:  # the same rows as one batch: each row takes its own route
-        batch = np.stack(inside + outside)
-        for name in ("log_softmax", "logsumexp"):
-            got = FUNCS[name](batch)
-            for k, x in enumerate(batch):
-                assert ulp_error(got[k], exact(name, x, dps=30)).max() <= 2.0, (name, k)
+    rows = np.stack(inside + outside)
+    a, idx = engine.row_max(rows)
+    _, ok = engine.direct_sums(rows, a, idx, np.empty_like(rows))
+    assert ok.tolist() == [True] * len(inside) + [False] * len(outside)
+    routes = ["plain", "direct"] if engine.EXTENDED else ["plain"]
+    for name, route in itertools.product(("log_softmax", "logsumexp"), routes):
+        got = _route(name, rows, route)
+        # mpmath on long rows: a few only (row 5 needs no redo, 7 is redone on the plain route)
+        for k in range(len(rows)) if n < 10_000 else ((5, 7) if route == "direct" else (1,)):
+            assert ulp_error(got[k], exact(name, rows[k], dps=30)).max() <= 2.0, (name, route, k)
+    if engine.EXTENDED:
+        assert engine.route_for("log_softmax", np.dtype(np.float64), n, False, 1.0) == "direct"
 
 
-@pytest.mark.parametrize("n", [50, (1 << 17) + 7])
-def test_float32_softmax_without_the_maximum_falls_back_where_needed(monkeypatch, n):
-    # The float64 sum of exp(x) overflows (x > 709) or is too small to trust (all x < -590):
-    # those rows are redone with the shift, and every row is within 1 ulp.
-    from softmax_pkg import _softmax
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("name", FUNCS)
+def test_every_route_agrees_with_the_formulas_module(name, dtype):
+    # Each route, forced, against the book's formulas (formulas.py) computed in float64.
+    x = np.random.default_rng(14).normal(0, 6, (40, 300)).astype(dtype)
+    formula = formulas.shifted_softmax if name == "softmax" else getattr(formulas, name)
+    ref = formula(x.astype(np.float64))
+    routes = ["plain"] + (["direct"] if name != "softmax" else [])
+    for route in routes:
+        got = _route(name, x, route)
+        if dtype == np.float64 and name != "softmax":
+            # formulas.py rounds x - m (|x - m| u per term): compare loosely with it, and
+            # with mpmath to our own 2-ulp bound.
+            np.testing.assert_allclose(got, ref, rtol=1e-13, err_msg=route)
+            for k in range(4):
+                assert ulp_error(got[k], exact(name, x[k])).max() <= 2.0, (route, k)
+        else:
+            rtol = 2 * np.finfo(dtype).eps
+            np.testing.assert_allclose(got, ref.astype(dtype), rtol=rtol, atol=0, err_msg=route)
 
+
+def test_direct_route_scales_by_an_accurate_exp_of_minus_the_maximum():
+    # The direct route's sum of the rest, exp(-max) * sum_k exp(x_k), against mpmath: to 2^-56.
+    import mpmath as mp
+
+    rng = np.random.default_rng(8)
+    x = np.concatenate([rng.uniform(-700, 600, (60, 1)), rng.uniform(-60, 0, (60, 80))], axis=1)
+    x[:, 1:] += x[:, :1]  # the first entry is the maximum
+    if not engine.EXTENDED:
+        pytest.skip("no extended longdouble here: the direct route is never chosen")
+    a, idx = engine.row_max(x)
+    rest, ok = engine.direct_sums(x, a, idx, np.empty_like(x))
+    assert ok.all()
+    with mp.workdps(50):
+        worst = max(
+            abs(mp.mpf(float(r)) / mp.fsum(mp.exp(mp.mpf(float(v)) - mp.mpf(float(row[0])))
+                                           for v in row[1:]) - 1)
+            for r, row in zip(rest, x)
+        )
+    assert worst < 2.0**-50  # the sum itself rounds at ~log2(80) u; exp(-max) adds ~2^-63
+
+
+@pytest.mark.parametrize("n", [50, pytest.param((1 << 17) + 7, marks=pytest.mark.slow)])
+def test_float32_softmax_is_within_1_ulp_where_float64_exp_overflows_or_underflows(n):
+    # exp(x) itself would overflow float64 (x > 709) or be tiny (all x < -590): the shift by
+    # the maximum keeps every row within 1 ulp, on the block route and on the long-row route.
     rng = np.random.default_rng(7)
     rows = np.stack([
-        rng.normal(0, 30, n),  # unshifted
-        np.concatenate([[715.0], rng.uniform(600, 712, n - 1)]),  # exp overflows float64
-        rng.uniform(-700, -650, n),  # sum below e^-590
-        np.concatenate([[-100.0], rng.uniform(-800, -700, n - 1)]),  # subnormal exps, fine
+        rng.normal(0, 30, n),
+        np.concatenate([[715.0], rng.uniform(600, 712, n - 1)]),
+        rng.uniform(-700, -650, n),
+        np.concatenate([[-100.0], rng.uniform(-800, -700, n - 1)]),
     ]).astype(np.float32)
-    calls = _count_calls(monkeypatch, _softmax._Rows, "rows_block")
     got = softmax(rows)
     for x, p in zip(rows, got):
         assert ulp_error(p, exact("softmax", x, dps=30)).max() <= 1.0
-    if n < 1000:
-        assert len(calls) == 2  # the overflowing row and the tiny one
 
 
-def test_double_double_exp_is_accurate():
-    from softmax_pkg._softmax import _exp_pair
+def test_subnormal_exponentials_cost_what_the_docstring_says():
+    # Documented exception: entries more than ~708 below the maximum have subnormal
+    # exp(x_k - m), correct to 2^-1075 absolute. The log variants are then within 2 ulp plus
+    # N 2^-1075; float64 softmax results below 2^-1022 within 2^-1073 absolute.
+    import mpmath as mp
 
-    rng = np.random.default_rng(8)
-    b = np.concatenate([
-        rng.uniform(-700, 700, 3000), rng.uniform(-1, 1, 1000), rng.normal(0, 1e-12, 100),
-        [0.0, 5e-324, -5e-324, 700.0, -700.0, 1 / 512, -1 / 512, np.log(2) / 2, -np.log(2) / 2],
-    ])
-    hi, lo = _exp_pair(b)
-    assert np.all(np.abs(lo) <= np.spacing(hi))  # a normalised pair
-    import mpmath as mp  # a dependency of sympy, and of softmax_pkg.reference
-
-    with mp.workdps(50):
-        worst = max(
-            abs((mp.mpf(h) + mp.mpf(l)) / mp.exp(mp.mpf(v)) - 1) for v, h, l in zip(b, hi, lo)
-        )
-    assert worst < 2.0**-58
+    half_unit = mp.mpf(2) ** -1075
+    beyond_2_ulp = False
+    for low, n in itertools.product([-710.0, -740.0], [3, 300, 3000]):
+        x = np.concatenate([[0.0], np.full(n, low)])
+        for name in ("log_softmax", "logsumexp"):
+            got = np.atleast_1d(FUNCS[name](x))[0]
+            ref = np.atleast_1d(exact(name, x))[0]
+            error = abs(mp.mpf(float(got)) - ref)
+            ulp = mp.mpf(float(np.spacing(np.abs(got))))
+            assert error <= 2 * ulp + n * half_unit, (name, low, n)
+            beyond_2_ulp |= error > 2 * ulp
+        p = softmax(x)[1]
+        assert abs(mp.mpf(float(p)) - exact("softmax", x)[1]) <= 4 * half_unit
+    assert beyond_2_ulp  # the exception is real: without it the 2-ulp claim would be false
+    for func in FUNCS.values():
+        assert "N \\cdot 2^{-1075}" in func.__doc__
 
 
 def test_readme_and_docstrings_show_the_same_edge_case_table():
     from pathlib import Path
 
-    from softmax_pkg._softmax import EDGE_CASES
-
+    doc = softmax.__doc__
+    EDGE_CASES = doc[doc.index("    ===="): doc.index("cases emits a warning")]
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     lines = EDGE_CASES.splitlines()
     rules = [i for i, line in enumerate(lines) if line.strip().startswith("=")]
@@ -445,7 +482,9 @@ def test_readme_and_docstrings_show_the_same_edge_case_table():
         ([1.0, 2.0], {"axis": 1}, ValueError, "axis=1 is out of range"),
         ([1.0, 2.0], {"axis": -2}, ValueError, "axis=-2 is out of range"),
         ([1.0, 2.0], {"axis": 0.0}, TypeError, "axis must be an integer"),
-        ([1.0, 2.0], {"axis": None}, TypeError, "axis must be an integer"),
+        ([1.0, 2.0], {"axis": "0"}, TypeError, "axis must be an integer"),
+        ([1.0, 2.0], {"axis": (0, 0)}, ValueError, "names an axis twice"),
+        ([1.0, 2.0], {"axis": (0.0,)}, TypeError, "axis must be an integer"),
         ([1.0, 2.0], {"where": [1, 0]}, TypeError, "where must be a boolean array"),
         ([1.0, 2.0], {"where": np.array([True, False, True])}, ValueError, "does not broadcast"),
         (np.ones((2, 3)), {"where": np.ones((3, 2), bool)}, ValueError, "does not broadcast"),
@@ -573,22 +612,6 @@ def test_log_softmax_gradient_matches_central_differences(x):
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-8)
 
 
-def test_scratch_kept_between_calls_is_bounded_and_can_be_freed():
-    from softmax_pkg import _softmax
-
-    x = np.random.default_rng(12).normal(0, 3, (4, 300_000))
-    for f in FUNCS.values():
-        f(x, where=x > -100)  # masked, float64 log variants: every buffer kind
-        f(x.astype(np.float32))
-    caches = list(_softmax._caches)
-    assert caches
-    for cache in caches:
-        assert len(cache.buffers) <= 5
-        assert all(buf.nbytes <= _softmax._SCRATCH_MAX for buf in cache.buffers.values())
-    _softmax.clear_scratch()
-    assert all(not cache.buffers for cache in _softmax._caches)
-
-
 @pytest.mark.parametrize("n", [300, (1 << 17) + 3])
 @pytest.mark.parametrize("temperature", [0.5, 3.0])
 def test_float32_with_a_temperature_is_within_1_ulp(n, temperature):
@@ -624,3 +647,206 @@ def test_calls_from_several_threads_at_once_give_the_serial_results():
     for t in threads:
         t.join()
     assert not mismatches
+
+
+# -- configuration: threads ----------------------------------------------------------------------
+
+
+def test_set_num_threads_while_other_threads_compute():
+    # Callers inside the kernels while another thread changes the thread count: every result
+    # equals the serial one, nothing raises (a pool shut down under a running call would).
+    import threading
+
+    rng = np.random.default_rng(15)
+    arrays = [rng.normal(0, 10, (600, 1000)), rng.normal(0, 10, (2, 400_000)).astype(np.float32)]
+    old = sm.set_num_threads(1)
+    try:
+        expected = [[f(a) for f in FUNCS.values()] for a in arrays]
+    finally:
+        sm.set_num_threads(old)
+    problems, stop = [], threading.Event()
+
+    def caller(k):
+        try:
+            for _ in range(4):
+                for j, f in enumerate(FUNCS.values()):
+                    if not np.array_equal(f(arrays[k]), expected[k][j]):
+                        problems.append((k, j))
+        except Exception as exc:  # noqa: BLE001 - any exception is the failure being tested
+            problems.append(exc)
+
+    def toggler():
+        for n in itertools.cycle([1, 3, 2, 1]):
+            if stop.is_set():
+                return
+            sm.set_num_threads(n)
+
+    callers = [threading.Thread(target=caller, args=(k,)) for k in range(len(arrays))]
+    tog = threading.Thread(target=toggler)
+    tog.start()
+    for t in callers:
+        t.start()
+    for t in callers:
+        t.join()
+    stop.set()
+    tog.join()
+    sm.set_num_threads(old)
+    assert not problems
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [("3", 3), (" 2 ", 2), ("", None), ("abc", None), ("2.5", None), ("0", None), ("-2", None),
+     ("1e3", None)],
+)
+def test_thread_count_from_the_environment_is_checked_like_set_num_threads(value, expected):
+    # A valid SOFTMAX_PKG_NUM_THREADS sets the default; empty counts as unset; anything else is
+    # ignored with a warning naming the variable (never a traceback at import).
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import warnings, softmax_pkg as sm, softmax_pkg.engine as e\n"
+        "print(sm.set_num_threads(1), e.DEFAULT_THREADS)\n"
+    )
+    env = dict(os.environ, SOFTMAX_PKG_NUM_THREADS=value)
+    done = subprocess.run([sys.executable, "-W", "always", "-c", code], env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    got, default = map(int, done.stdout.split())
+    assert "Traceback" not in done.stderr
+    if expected is None:
+        assert got == default
+        if value:
+            assert "SOFTMAX_PKG_NUM_THREADS must be an integer" in done.stderr
+            assert "RuntimeWarning" in done.stderr
+    else:
+        assert got == expected and not done.stderr
+
+
+# -- extreme but valid arguments -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("temperature", [5e-324, 1e-310, 1e-300, 1e-30])
+@pytest.mark.parametrize("n", [5, 300])
+def test_any_positive_temperature_however_small_gives_the_limit(temperature, dtype, n):
+    # The limit T -> 0: one-hot at the arg max (shared by tied maxima), log values (x_i - m) / T
+    # rounded, or -inf where that is beyond the dtype; never NaN, never a warning.
+    x = np.random.default_rng(n).integers(-8, 8, n).astype(dtype)
+    x[n // 2] = x.max()  # at least two tied maxima for n = 5 with high probability, or one
+    ties = x == x.max()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = softmax(x, temperature=temperature)
+        lp = log_softmax(x, temperature=temperature)
+        pb = softmax(np.stack([x, x]), axis=1, temperature=temperature)
+    np.testing.assert_array_equal(p, np.where(ties, 1 / ties.sum(), 0).astype(dtype))
+    np.testing.assert_array_equal(pb[1], p)
+    with np.errstate(over="ignore"):
+        gap = (x.astype(np.float64) - x.max()) / temperature  # correctly rounded: integer gaps
+        expected = np.where(ties, -np.log(ties.sum()), gap.astype(dtype))
+    np.testing.assert_allclose(lp, expected.astype(dtype), rtol=np.finfo(dtype).eps)
+
+
+EXTREME_ROWS = [
+    [1.7e308, -1.7e308],
+    [-1.79e308, 1.79e308, 0.0],
+    [1.79e308, 1.79e308],
+    [-1.79e308, -1.79e308],
+    [5e-324, -5e-324, 0.0],
+    [1e308, -1e308, 1e308],
+]
+
+
+@pytest.mark.parametrize("row", EXTREME_ROWS)
+def test_finite_extremes_through_every_function_never_warn(row):
+    # Any finite logits in [-1.8e308, 1.8e308]: softmax, log_softmax, logsumexp (with and
+    # without a temperature, on the block and on the long-row route) and cross_entropy with
+    # its gradient give no NaN and no warning.
+    x = np.array(row)
+    long = np.repeat(x, 50_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for arr in (x, long):
+            for t in (1.0, 3.0, 1e-300):
+                for name in ("softmax", "log_softmax"):
+                    assert not np.isnan(FUNCS[name](arr, temperature=t)).any(), (name, t)
+            assert np.isfinite(logsumexp(arr)) and logsumexp(arr) >= arr.max()
+        batch = np.stack([x, x[::-1]])
+        labels = np.array([0, len(row) - 1])
+        for target in (labels, softmax(batch)):
+            loss = sm.cross_entropy(batch, target, reduction="none")
+            grad = sm.cross_entropy_grad(batch, target)
+            assert not np.isnan(loss).any() and (loss >= 0).all()
+            assert np.isfinite(grad).all()
+    p = softmax(x)
+    np.testing.assert_allclose(p.sum(), 1.0)
+
+
+def test_temperature_above_one_keeps_an_overflowing_difference_finite():
+    # x - max overflows (3.4e308), but (x - max) / 3 = -1.13e308 is a float: it is returned.
+    got = log_softmax(np.array([1.7e308, -1.7e308]), temperature=3.0)
+    assert got[0] == 0.0
+    np.testing.assert_allclose(got[1], -(1.7e308 / 3) * 2, rtol=1e-15)
+    assert np.isfinite(got[1])
+
+
+# -- axis as in scipy.special: an int, a tuple of ints, or None -------------------------------------
+
+
+@pytest.mark.parametrize("name", FUNCS)
+@pytest.mark.parametrize("axis", [None, (0,), (0, 2), (2, 0), (-1, 1), (0, 1, 2), ()])
+def test_axis_tuple_or_none_matches_scipy(name, axis):
+    x = np.random.default_rng(16).normal(0, 5, (3, 4, 5))
+    got = FUNCS[name](x, axis=axis)
+    ref = SCIPY[name](x, axis=axis)
+    np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-15)
+    if name == "logsumexp":
+        kept = logsumexp(x, axis=axis, keepdims=True)
+        np.testing.assert_allclose(kept, sps.logsumexp(x, axis=axis, keepdims=True), rtol=1e-13)
+
+
+# -- every parameter moved off its default, checked against an independent computation ----------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("axis", [0, 1, -3, (0, 2)])
+def test_axis_temperature_and_where_together_match_the_formulas(name, axis, dtype):
+    # axis off the last position, a temperature and a mask, at once, against formulas.py
+    # applied to the moved, scaled and masked array (masked entries as -inf).
+    rng = np.random.default_rng(17)
+    x = rng.normal(0, 4, (6, 7, 8)).astype(dtype)
+    where = rng.random((6, 7, 8)) > 0.3
+    where[0, 0, 0] = True
+    temperature = 1.7
+    got = FUNCS[name](x, axis=axis, temperature=temperature, where=where)
+    axes = (axis % 3,) if isinstance(axis, int) else axis
+    last = tuple(range(3 - len(axes), 3))
+    z = np.moveaxis(np.where(where, x.astype(np.float64) / temperature, -np.inf), axes, last)
+    zm = np.moveaxis(where, axes, last)
+    rows = z.reshape(-1, math.prod(z.shape[3 - len(axes):]))
+    formula = formulas.shifted_softmax if name == "softmax" else formulas.log_softmax
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ref = formula(rows)
+    ref = np.where(zm.reshape(rows.shape), ref, 0.0 if name == "softmax" else -np.inf)
+    ref = np.moveaxis(ref.reshape(z.shape), last, axes)
+    # float32: both sides are far more accurate than float32. float64: the two round different
+    # numbers ((x - m) / T here, x / T - max there), each costing up to |y| u with |y| < 20.
+    rtol = 2 * np.finfo(dtype).eps if dtype == np.float32 else 40 * np.finfo(dtype).eps
+    np.testing.assert_allclose(got, ref.astype(dtype), rtol=rtol, atol=0)
+
+
+@pytest.mark.parametrize("axis", [0, 1, (0, 2), None])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_logsumexp_axis_keepdims_and_where_match_scipy_with_weights(axis, keepdims):
+    # where=mask is scipy's b=mask (weights 0 and 1), an independent computation.
+    rng = np.random.default_rng(18)
+    x = rng.normal(0, 30, (5, 6, 7))
+    where = rng.random(x.shape) > 0.4
+    where[:, 0, :] = True  # no empty slice along any of the axes used
+    got = logsumexp(x, axis=axis, keepdims=keepdims, where=where)
+    ref = sps.logsumexp(x, axis=axis, keepdims=keepdims, b=where.astype(float))
+    np.testing.assert_allclose(got, ref, rtol=1e-13)

@@ -1,0 +1,482 @@
+"""The row engine behind softmax, log_softmax and logsumexp. Internal: no stability promise.
+
+This module is the one place that ``softmax_pkg._softmax``, ``softmax_pkg._losses``, the
+benchmark and the tests reach into; the book uses only public names.
+
+Every function takes *rows*: a 2-d array ``x`` of shape (m, n), the class axis last. The rows are
+walked in blocks of whole rows (at most ``BLOCK`` numbers), so that the maximum, the
+exponentials, the sum and the final scaling of a block all happen while it sits in the CPU cache,
+and the temporaries stay a small fraction of the output. A row longer than a block is walked in
+chunks, three times (maximum, sum, write). float16 and float32 are computed in float64 and rounded
+once at the end.
+
+Two routes compute a block; ``route_for`` picks one per call:
+
+``plain``
+    m = max x, y = x - m, e = exp(y), then ``e / sum e`` or ``y - log1p(sum of e without one
+    maximal term)``. Always valid. float64 log variants add the exact rounding error of ``x - m``
+    (TwoSum), without which a term's relative error is ``|y| u``: hundreds of ulps at the max.
+``direct``
+    the log variants sum ``exp(x)`` unshifted and scale the sum by ``exp(-m)``: no shift, no TwoSum.
+    float64 needs ``m`` in ``[DIRECT_LO, DIRECT_HI]``, ``exp(-m)`` in extended precision
+    (``np.longdouble`` with a 64-bit mantissa) and a sum big enough that subnormal exponentials do
+    not matter; other rows are redone on the plain route.
+``unshifted``
+    float16/32 softmax: ``exp(x / T) / sum`` in float64, without the maximum. Where float64's
+    ``exp`` overflows the sum is inf, and where it is subnormal (x < -708) the probability is
+    below 2^-150 whenever the sum is at least ``UNSHIFTED_MIN_SUM`` = e^-590, so rounds to 0 in
+    float32 as it should; rows whose sum is outside [e^-590, inf) are redone on the plain route.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import threading
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+SOFTMAX, LOG_SOFTMAX, LOGSUMEXP = KINDS = ("softmax", "log_softmax", "logsumexp")
+ROUTES = ("plain", "direct", "unshifted")
+
+BLOCK = 1 << 16  # most numbers in one block (512 KiB of float64)
+MIN_BLOCK = 1 << 10
+# The direct route: a float64 row's maximum must lie in [DIRECT_LO, DIRECT_HI] (exp(x) and
+# exp(-m) neither overflow nor lose digits), and its unshifted sum must be at least
+# n * DIRECT_MIN_SUM, so that the error of subnormal exponentials (< 2^-1075 each) stays below
+# 2^-56 of the sum. It pays only on rows of DIRECT_MIN_N numbers or more.
+DIRECT_LO, DIRECT_HI = -700.0, 600.0
+DIRECT_MIN_SUM = 2.0**-1019
+DIRECT_MIN_N = 64
+UNSHIFTED_MIN_SUM = math.exp(-590.0)
+EXTENDED = np.finfo(np.longdouble).nmant >= 63  # x86-64 Linux: yes; Windows, Apple arm64: no
+
+
+# -- the block kernels -------------------------------------------------------------------------
+
+
+def row_max(x: np.ndarray, work=np.float64) -> tuple[np.ndarray, np.ndarray]:
+    """The maximum of each row (the first NaN if any), in the working dtype, and where it is."""
+    idx = x.argmax(axis=1)  # argmax and a gather beat max() on short rows
+    return x[np.arange(len(x)), idx].astype(work), idx
+
+
+def two_sum_error(x, a, y, lo, t):
+    """``lo = (x - a) - y`` exactly, for ``y = fl(x - a)`` (Knuth's TwoSum; ``t`` is scratch)."""
+    np.subtract(y, x, out=lo)  # b' = y - x
+    np.subtract(y, lo, out=t)  # a' = y - b'
+    np.subtract(x, t, out=t)  # x - a'
+    np.subtract(-a, lo, out=lo)  # -a - b'
+    lo += t
+    return lo
+
+
+def row_sums(e, t=None):
+    """Sums of the rows of ``e`` >= 0; with scratch ``t``, to within one rounding.
+
+    NumPy's pairwise sum can be off by a few ulp, which the 2-ulp log variants cannot afford.
+    With ``t``: sigma, a power of two >= 2 sum(e), splits each term exactly into
+    ``q = (e + sigma) - sigma``, a multiple of ulp(sigma) whose sum is exact, and ``r = e - q``,
+    whose rounding errors are ~n u of ulp(sigma) (Rump, Ogita and Oishi's ExtractVector).
+    """
+    s = np.add.reduce(e, axis=1)
+    if t is None:
+        return s
+    sigma = np.ldexp(1.0, np.frexp(s)[1] + 1)[:, None]
+    np.add(e, sigma, out=t)
+    t -= sigma
+    hi = np.add.reduce(t, axis=1)
+    np.subtract(e, t, out=t)
+    return hi + np.add.reduce(t, axis=1)
+
+
+def shift(x, a, temperature, y):
+    """``y = (x - a) / T``. A subnormal T gives -inf, never NaN. If ``x - a`` overflows, the
+    quotient is formed from halves, so that for T > 1 a representable result stays finite."""
+    if x.dtype == y.dtype:
+        np.subtract(x, a, out=y)
+    else:  # float16/32: widen first (exact), then subtract in float64: faster than mixed types
+        np.copyto(y, x)
+        y -= a
+    if temperature != 1.0:
+        y /= temperature
+        if temperature > 1.0 and np.isinf(y).any():
+            over = np.isinf(y) & np.isfinite(x)
+            halves = (np.broadcast_to(x, y.shape)[over] * 0.5
+                      - np.broadcast_to(a, y.shape)[over] * 0.5)
+            y[over] = halves / temperature * 2.0
+    return y
+
+
+def plain_sums(x, a, idx, temperature, y, e, lo=None):
+    """Fill ``y = (x - a) / T`` (``a``: the rows' maxima as a column) and ``e = exp(y)``;
+    return each row's sum of ``e``, without the entry at ``idx`` unless it is None (the log
+    variants leave the maximal term out). With ``lo`` (two scratch arrays: float64 log
+    variants, T = 1) the sum includes the rounding error of ``x - a``:
+    ``exp(y + lo) = e (1 + lo)`` to working precision."""
+    shift(x, a, temperature, y)
+    if lo is not None:
+        lo = two_sum_error(x, a, y, *lo), lo[1]
+    np.exp(y, out=e)
+    if idx is not None:
+        e[np.arange(len(e)), idx] = 0.0
+    if lo is None:
+        return row_sums(e)
+    lo, t = lo
+    correction = np.einsum("ij,ij->i", e, lo)
+    nan = np.isnan(correction)  # -inf entries: e = 0, lo = NaN; their terms are 0
+    if nan.any():
+        correction[nan] = np.nansum(e[nan] * lo[nan], axis=1)
+    return row_sums(e, t) + correction
+
+
+def direct_sums(x, a, idx, e, t=None):
+    """``sum_k exp(x_k - a)`` without the term at ``idx``, as ``exp(-a) sum_k exp(x_k)``, and
+    which rows may use it (see ``DIRECT_LO``); ``e`` receives ``exp(x)`` in float64, ``t`` is
+    scratch for an accurate sum (float64)."""
+    np.exp(x, out=e, dtype=e.dtype)
+    e[np.arange(len(e)), idx] = 0.0
+    s = row_sums(e, t)
+    if x.dtype != np.float64:  # float64 is far more precise than a float16/32 result
+        return s * np.exp(-a.astype(np.float64)), np.abs(a) <= -DIRECT_LO
+    scale = np.exp(-a.astype(np.longdouble))
+    hi = scale.astype(np.float64)
+    rest = s * hi + s * (scale - hi).astype(np.float64)
+    ok = (a >= DIRECT_LO) & (a <= DIRECT_HI) & (s >= x.shape[1] * DIRECT_MIN_SUM)
+    return rest, ok
+
+
+def nonfinite_rows(kind: str, x: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """Rows whose maximum is not finite, by the edge-case table: (k, n), or (k,) for logsumexp."""
+    valid = np.ones(x.shape, dtype=bool) if w is None else w
+    has_nan = (np.isnan(x) & valid).any(axis=1)
+    pinf = (x == np.inf) & valid
+    n_pinf = pinf.sum(axis=1)
+    all_neginf = valid.any(axis=1) & (n_pinf == 0) & ~has_nan
+    if kind == LOGSUMEXP:
+        out = np.where(n_pinf > 0, np.inf, -np.inf)
+        out[has_nan] = np.nan
+        return out
+    with np.errstate(divide="ignore"):
+        prob = pinf / np.maximum(n_pinf, 1)[:, None]
+        out = np.log(prob) if kind == LOG_SOFTMAX else prob
+    out[has_nan | all_neginf] = np.nan
+    return out
+
+
+# -- a call: its route, its blocks -------------------------------------------------------------
+
+
+def route_for(kind, dtype, n, masked, temperature) -> str:
+    """The route a call takes (see the module docstring): chosen once per call."""
+    if kind == SOFTMAX:
+        return "unshifted" if dtype.itemsize < 8 and not masked else "plain"
+    if masked or temperature != 1.0 or n < DIRECT_MIN_N:
+        return "plain"
+    if dtype.itemsize == 8:  # float64
+        return "direct" if EXTENDED else "plain"
+    return "direct" if kind == LOGSUMEXP else "plain"  # float16/32 log_softmax needs y anyway
+
+
+class Call:
+    """One call of the engine: the rows, the result, and how the work is split.
+
+    ``out`` is the result (m, n) in the input's dtype, or for logsumexp the rows' maxima, with
+    ``rest = log1p(sum without the maximal term)`` beside it (LSE = out + rest).
+    """
+
+    def __init__(self, kind, x, w=None, temperature=1.0, route=None):
+        self.kind, self.x, self.w, self.temperature = kind, x, w, float(temperature)
+        self.work = np.result_type(x.dtype, np.float64)  # longdouble stays longdouble
+        m, n = x.shape
+        if kind == LOGSUMEXP:
+            self.out, self.rest = np.empty(m, self.work), np.empty(m, self.work)
+        else:
+            self.out, self.rest = np.empty((m, n), dtype=x.dtype), None
+        # Temporaries: 16 KiB + 1/48 of the result (of the input for logsumexp) per thread.
+        budget = (16 << 10) + max(self.out.nbytes, x.nbytes * (kind == LOGSUMEXP)) // 48
+        route = route or route_for(kind, x.dtype, n, w is not None, self.temperature)
+        block = self.block_for(route, budget)
+        if n > block and route != "plain":  # rows longer than a block: chunked, shifted
+            route, block = "plain", self.block_for("plain", budget)
+        self.route, self.block = route, block
+
+    def block_for(self, route, budget) -> int:
+        """The most numbers a block may hold on ``route`` within ``budget`` bytes of scratch."""
+        per_number = self.work.itemsize * max(self.buffers(route), 1)
+        return int(min(BLOCK, max(MIN_BLOCK, budget // per_number)))
+
+    def buffers(self, route=None) -> int:
+        """How many block-sized scratch arrays a worker needs."""
+        route = route or self.route
+        y_in_out = self.kind != LOGSUMEXP and self.x.dtype == self.work
+        count = 0 if y_in_out else 1
+        if route == "plain" and self.kind == LOG_SOFTMAX:
+            count += 1  # e beside y, which the result needs again
+        if self.twosum(route):
+            count += 2  # TwoSum's lo, and scratch for row_sums
+        elif route == "direct" and self.x.dtype == self.work:
+            count += 1  # scratch for row_sums
+        return count + (self.w is not None)  # the masked copy of x
+
+    def twosum(self, route=None) -> bool:
+        """Whether the plain route adds TwoSum's correction: float64 log variants at T = 1."""
+        return ((route or self.route) == "plain" and self.kind != SOFTMAX
+                and self.temperature == 1.0 and self.x.dtype == self.work)
+
+    def scratch(self, size):
+        return [np.empty(size, self.work) for _ in range(self.buffers())]
+
+    def views(self, x, w, out, bufs):
+        """The block's x (masked entries -inf), y, e and TwoSum scratch, from flat ``bufs``."""
+        bufs = [b[: x.size].reshape(x.shape) for b in bufs]
+        if w is not None:
+            xm = bufs.pop()
+            np.copyto(xm, x)
+            np.copyto(xm, -np.inf, where=~w)
+            x = xm
+        y = out if out is not None and out.dtype == self.work else bufs.pop()
+        e = bufs.pop() if self.route == "plain" and self.kind == LOG_SOFTMAX else y
+        return x, y, e, bufs  # what is left: TwoSum's or row_sums' scratch
+
+    def rows(self, i0, i1, bufs):
+        """Rows i0:i1, whole: the maximum, the sums, the result."""
+        kind, route = self.kind, self.route
+        out = None if kind == LOGSUMEXP else self.out[i0:i1]
+        w = None if self.w is None else self.w[i0:i1]
+        x, y, e, extra = self.views(self.x[i0:i1], w, out, bufs)
+        if route == "unshifted":
+            np.copyto(y, x)  # widen first: a mixed-type ufunc would allocate casting buffers
+            if self.temperature != 1.0:
+                y /= self.temperature
+            np.exp(y, out=y)
+            s = row_sums(y)
+            # Rows outside [e^-590, inf), non-finite ones too, are redone on the plain route.
+            a, ok = np.zeros(len(s)), (s >= UNSHIFTED_MIN_SUM) & (s < np.inf)
+        elif kind == SOFTMAX:
+            a = x.max(axis=1, keepdims=True)
+            s, ok = plain_sums(x, a, None, self.temperature, y, e), None
+        else:
+            a, idx = row_max(x, self.work)
+            if route == "direct":
+                s, ok = direct_sums(x, a, idx, e, *extra)
+            else:
+                lo = extra if self.twosum() else None
+                s, ok = plain_sums(x, a[:, None], idx, self.temperature, y, e, lo), None
+        if kind == SOFTMAX:
+            np.multiply(e, np.divide(1.0, s, out=s)[:, None], out=e)
+            if e is not out:
+                np.copyto(out, e, casting="same_kind")
+        elif kind == LOGSUMEXP:
+            self.out[i0:i1], self.rest[i0:i1] = a, np.log1p(s)
+        elif route == "direct":
+            np.subtract(x, a[:, None], out=out)
+            out -= np.log1p(s)[:, None]
+        else:
+            y -= np.log1p(s)[:, None]
+            if y is not out:
+                np.copyto(out, y, casting="same_kind")
+        bad = None if np.isfinite(a).all() else ~np.isfinite(a.ravel())
+        if ok is not None and not ok.all():
+            declined = ~ok if bad is None else ~ok & ~bad
+            for i in i0 + np.flatnonzero(declined):  # rows this route cannot take
+                one = Call(kind, self.x[i : i + 1], None, self.temperature, "plain").run()
+                self.out[i] = one.out[0]
+                if kind == LOGSUMEXP:
+                    self.rest[i] = one.rest[0]
+        if bad is not None:
+            self.nonfinite(i0 + np.flatnonzero(bad))
+
+    def nonfinite(self, rows):
+        w = None if self.w is None else self.w[rows]
+        self.out[rows] = nonfinite_rows(self.kind, self.x[rows], w)
+        if self.kind == LOGSUMEXP:
+            self.rest[rows] = 0.0
+
+    def long_row(self, i, chunks, parallel):
+        """Row ``i``, longer than a block: its maximum, sum and result in three sweeps over its
+        chunks; the chunks' sums are added exactly (fsum), so threads cannot change the result."""
+        kind, x = self.kind, self.x[i : i + 1]
+        w = None if self.w is None else self.w[i : i + 1]
+        out = None if kind == LOGSUMEXP else self.out[i : i + 1]
+
+        def chunk(c0, c1, bufs):
+            wc = None if w is None else w[:, c0:c1]
+            return self.views(x[:, c0:c1], wc, None if out is None else out[:, c0:c1], bufs)
+
+        def chunk_max(c0, c1, bufs):
+            value, j = row_max(chunk(c0, c1, bufs)[0], self.work)
+            return value[0], c0 + int(j[0])
+
+        def scratch():
+            return self.scratch(self.block)
+
+        maxima = parallel_map(chunk_max, chunks, scratch, parallel)
+        nans = [p for p in maxima if np.isnan(p[0])]
+        a, at = nans[0] if nans else max(maxima, key=lambda p: (p[0], -p[1]))
+        if not np.isfinite(a):
+            return self.nonfinite(np.array([i]))
+        a = np.array([[a]], dtype=self.work)
+
+        def chunk_sum(c0, c1, bufs):
+            xc, y, e, lo = chunk(c0, c1, bufs)
+            lo = lo if self.twosum() else None
+            idx = None if kind == SOFTMAX or not c0 <= at < c1 else np.array([at - c0])
+            return float(plain_sums(xc, a, idx, self.temperature, y, e, lo)[0])
+
+        total = math.fsum(parallel_map(chunk_sum, chunks, scratch, parallel))
+        if kind == LOGSUMEXP:
+            self.out[i], self.rest[i] = a[0, 0], np.log1p(total)
+            return
+
+        def chunk_write(c0, c1, bufs):
+            xc, y, e, _ = chunk(c0, c1, bufs)
+            oc = out[:, c0:c1]
+            if kind == SOFTMAX:
+                if y is not oc:  # chunk_sum's exponentials were in scratch: recompute them
+                    plain_sums(xc, a, None, self.temperature, y, e)
+                np.multiply(e, 1.0 / total, out=oc, casting="same_kind")
+            else:
+                shift(xc, a, self.temperature, y)
+                np.subtract(y, np.log1p(total), out=oc, casting="same_kind")
+
+        parallel_map(chunk_write, chunks, scratch, parallel)
+
+    def run(self):
+        m, n = self.x.shape
+        if n == 0 and self.kind == LOGSUMEXP:  # the log of an empty sum
+            self.out[:], self.rest[:] = -np.inf, 0.0
+        if m == 0 or n == 0:
+            return self
+        parallel = m * n >= PARALLEL_MIN
+        if m * n <= self.block:  # one block, in this thread
+            with np.errstate(all="ignore"):
+                self.rows(0, m, self.scratch(m * n))
+        elif n <= self.block:
+            step = max(1, self.block // n)
+            blocks = [(i0, min(i0 + step, m)) for i0 in range(0, m, step)]
+            parallel_map(self.rows, blocks, lambda: self.scratch(min(step, m) * n), parallel)
+        else:
+            chunks = [(c, min(c + self.block, n)) for c in range(0, n, self.block)]
+            if m == 1:  # threads share the chunks of the row
+                self.long_row(0, chunks, parallel)
+            else:  # threads share the rows
+                parallel_map(lambda i, _: self.long_row(i, chunks, False), [(i,) for i in range(m)],
+                             list, parallel)
+        return self
+
+
+def lse_parts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For rows (m, n): each row's maximum and ``log1p`` of the rest, so LSE = max + rest.
+
+    ``(max - x_i) + rest`` is ``-log_softmax(x)_i`` without cancellation: both terms are >= 0.
+    """
+    call = Call(LOGSUMEXP, x).run()
+    return call.out, call.rest
+
+
+# -- threads: one pool, one lock ----------------------------------------------------------------
+# NumPy releases the GIL inside its loops, so blocks run in parallel on several cores. Work of
+# fewer than PARALLEL_MIN numbers runs in the calling thread: the hand-off costs more than it buys.
+PARALLEL_MIN = 1 << 18
+_lock = threading.Lock()  # guards _num_threads and _pool
+_pool: ThreadPoolExecutor | None = None
+
+
+def check_num_threads(n: object, name: str = "n") -> int:
+    from ._validate import check_int
+
+    return check_int(n, name, 1)
+
+
+def _threads_from_environment(default: int) -> int:
+    """SOFTMAX_PKG_NUM_THREADS, checked like set_num_threads; unset or empty: ``default``."""
+    text = os.environ.get("SOFTMAX_PKG_NUM_THREADS", "").strip()
+    if not text:
+        return default
+    try:
+        return check_num_threads(int(text) if text.lstrip("+-").isdigit() else text,
+                                 "SOFTMAX_PKG_NUM_THREADS")
+    except (TypeError, ValueError) as exc:
+        warnings.warn(f"{exc}; using the default, {default} threads", RuntimeWarning, stacklevel=2)
+        return default
+
+
+DEFAULT_THREADS = min(os.cpu_count() or 1, 8)
+_num_threads = _threads_from_environment(DEFAULT_THREADS)
+
+
+def set_num_threads(n: int) -> int:
+    """Set how many threads softmax, log_softmax and logsumexp may use; return the old count.
+
+    Parameters
+    ----------
+    n : int
+        At least 1. ``set_num_threads(1)`` makes every call single-threaded.
+
+    Returns
+    -------
+    int
+        The previous thread count.
+
+    Notes
+    -----
+    The default is the CPU count, at most 8. The environment variable
+    ``SOFTMAX_PKG_NUM_THREADS`` sets it at import and is checked by the same rule: an integer
+    >= 1. An empty value counts as unset; any other value (``2.5``, ``0``, ``-1``, ``abc``) is
+    ignored with a ``RuntimeWarning`` that names the variable, and the default is used.
+    Calls on arrays of fewer than 2^18 numbers always run in the calling thread. Safe to call
+    while other threads compute: a running call keeps the count it started with.
+
+    Raises
+    ------
+    TypeError
+        If ``n`` is not an integer.
+    ValueError
+        If ``n`` < 1.
+
+    Examples
+    --------
+    >>> import softmax_pkg
+    >>> old = softmax_pkg.set_num_threads(1)
+    >>> softmax_pkg.set_num_threads(old)
+    1
+    """
+    global _num_threads
+    n = check_num_threads(n)
+    with _lock:
+        previous, _num_threads = _num_threads, n
+    return previous
+
+
+def parallel_map(func, items, make_scratch, parallel=True):
+    """[func(*item, scratch) for item in items], on up to the set number of threads if
+    ``parallel``.
+
+    Items are handed out one at a time to whichever thread is free; each thread makes its
+    scratch once and works under ``np.errstate(all="ignore")`` (the state is per thread).
+    """
+    global _pool
+    results = [None] * len(items)
+    counter = itertools.count()  # next() is atomic under the GIL
+
+    def worker():
+        with np.errstate(all="ignore"):
+            scratch = make_scratch()
+            for j in iter(counter.__next__, None):
+                if j >= len(items):
+                    return
+                results[j] = func(*items[j], scratch)
+
+    with _lock:
+        threads = min(_num_threads, len(items)) if parallel else 1
+        if threads > 1 and _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="softmax_pkg")
+        helpers = [_pool.submit(worker) for _ in range(threads - 1)]
+    worker()
+    for helper in helpers:
+        helper.result()
+    return results
