@@ -97,7 +97,7 @@ def peak_bytes(func: Callable[[], object]) -> int:
     """The most memory (bytes) that Python and NumPy held at once during one call of ``func()``.
 
     ``func`` is called once first, so that one-time costs (imports, caches) are not counted, then
-    once under :mod:`tracemalloc`. Unlike a time, this count does not depend on the machine's
+    once under ``tracemalloc``. Unlike a time, this count does not depend on the machine's
     load, so the chapters may assert on it.
 
     Examples
