@@ -112,6 +112,12 @@ def test_binder_uses_the_python_this_test_uses():
     assert runtime == f"python-{sys.version_info.major}.{sys.version_info.minor}"
 
 
+def test_binder_installs_the_cjk_font_the_chinese_figures_use():
+    """Binder installs Debian packages from apt.txt; the Chinese figures need Noto Sans CJK."""
+    packages = (REPO / "apt.txt").read_text(encoding="utf-8").split()
+    assert "fonts-noto-cjk" in packages, packages
+
+
 def test_fresh_environment_has_no_outside_packages(binder_env):
     env_dir, env = binder_env
     probe = "import json, site, sys; print(json.dumps([sys.prefix, sys.path]))"

@@ -14,7 +14,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from conftest import HTML_DIR, BookBuild, BookPdf, import_or_need
+from conftest import HTML_DIR, REPO, BookBuild, BookPdf, import_or_need
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -60,6 +60,23 @@ def test_every_page_links_the_pdf_from_its_download_menu(book_build: BookBuild, 
         assert len(links.book_pdf) == 1, f"{page.name}: no 'Book (PDF)' entry"
         target = (page.parent / unquote(links.book_pdf[0])).resolve()
         assert target == (HTML_DIR / "softmax-book.pdf").resolve(), f"{page.name} links {target}"
+
+
+def test_every_chinese_page_links_the_english_pdf(book_build: BookBuild):
+    """The Chinese edition (zh/) has no PDF of its own yet: its download menu offers the English one."""
+    zh_sources = REPO / "book" / "zh"
+    pages = [
+        book_build.html_dir / "zh" / f"{source.stem}.html"
+        for source in sorted(zh_sources.iterdir())
+        if source.suffix in (".md", ".ipynb") and not source.name.startswith("_")
+    ]
+    assert pages, "no Chinese pages"
+    for page in pages:
+        links = _Links()
+        links.feed(page.read_text(encoding="utf-8"))
+        assert len(links.book_pdf) == 1, f"zh/{page.name}: no PDF entry"
+        target = (page.parent / unquote(links.book_pdf[0])).resolve()
+        assert target == (HTML_DIR / "softmax-book.pdf").resolve(), f"zh/{page.name} links {target}"
 
 
 def test_pdf_has_a_page_range_a_book_of_this_size_needs(reader, book_build: BookBuild):

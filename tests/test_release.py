@@ -159,9 +159,14 @@ def test_every_page_shows_version_commit_and_a_prefilled_report_link(
                 continue
             if not (seen["visible"] and seen["reportVisible"]):
                 problems.append(f"{path}: footer or report link not visible")
-            if f"version {version}," not in seen["text"] or f"commit {commit}" not in seen["text"]:
+            # The Chinese edition (zh/) words its footer in Chinese; its errata page is the
+            # English one (../book/errata.html), so the errata check below holds for both.
+            chinese = path.startswith("zh/")
+            says = f"版本 {version}，" if chinese else f"version {version},"
+            if says not in seen["text"] or f"commit {commit}" not in seen["text"]:
                 problems.append(f"{path}: footer says {seen['text']!r}")
-            if seen["reportText"] != "Report an error on this page":
+            report_text = "报告本页的错误" if chinese else "Report an error on this page"
+            if seen["reportText"] != report_text:
                 problems.append(f"{path}: report link reads {seen['reportText']!r}")
             if not (seen["errata"] or "").split("#")[0].endswith("/book/errata.html"):
                 problems.append(f"{path}: errata link {seen['errata']!r}")
@@ -183,6 +188,7 @@ def test_every_page_shows_version_commit_and_a_prefilled_report_link(
                 problems.append(f"{path}: chapter field {query.get('chapter')!r}")
         browser.close()
     assert len(pages) > 10
+    assert any(path.startswith("zh/") for path in pages), "the Chinese edition's pages are missing"
     assert not problems, "\n".join(problems)
 
 

@@ -230,7 +230,8 @@ def test_each_static_figure_weighs_under_2_mb(book_build: BookBuild):
 CHAPTER_FIGURES = {
     "book/01_softmax.html": "bars",
     "book/03_softmax_derivative.html": "heatmap",
-    "zh/03_softmax_derivative.html": "heatmap",  # the Chinese edition's pilot chapter
+    "zh/01_softmax.html": "bars",  # the Chinese edition's chapters
+    "zh/03_softmax_derivative.html": "heatmap",
     "book/10_softmax_ce_gradient.html": "lossgrad",
     "book/11_classifier.html": "classifier",
     "book/12_attention.html": "attention",

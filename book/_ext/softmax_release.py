@@ -13,6 +13,10 @@
 
 3. The download menu of every page links the PDF of the whole book (``softmax_pdf``, a path in the
    built site; ``book/_ext/book_pdf.py`` prints it from the built pages after the build).
+
+The Chinese edition (``book/zh``, ``language = "zh_CN"``, copied into ``_build/html/zh/``) uses this
+extension too: its footer is in Chinese, the report link names the page as ``zh/<page>.html``, and
+the errata page and the PDF, which exist in English only, are the English edition's, one folder up.
 """
 
 from __future__ import annotations
@@ -30,6 +34,23 @@ from sphinx.config import Config
 
 ERRATA_TEMPLATE = "errata.yml"
 ERRATA_DOC = "book/errata"
+
+
+def _repository_root(srcdir: Path) -> Path:
+    """The folder with ``pyproject.toml``: the book's root, or above it (``book/zh``)."""
+    for folder in (srcdir, *srcdir.parents):
+        if (folder / "pyproject.toml").is_file():
+            return folder
+    raise FileNotFoundError(f"no pyproject.toml in {srcdir} or above it")
+
+
+def _chinese(config: Config) -> bool:
+    return (config.language or "en").lower().startswith("zh")
+
+
+def _to_english_site(pagename: str) -> str:
+    """From a page of the Chinese edition (at ``zh/<pagename>.html``) to the English site's root."""
+    return "../" * (pagename.count("/") + 1)
 
 
 def _project_version(root: Path) -> str:
@@ -58,7 +79,8 @@ def _commit(root: Path) -> tuple[str, bool]:
 
 def read_release(app: Sphinx, config: Config) -> None:
     """Set ``version``/``release`` from ``pyproject.toml`` and note the commit being built."""
-    root = Path(app.srcdir)
+    root = _repository_root(Path(app.srcdir))
+    app.softmax_root = root
     version = _project_version(root)
     commit, modified = _commit(root)
     config.version = config.release = version
@@ -95,8 +117,12 @@ def errata_issue_url(repository: str, version: str, built_from: str, title: str,
 
 
 def _plain_title(context: dict[str, Any]) -> str:
-    title = re.sub(r"<[^>]+>", "", context.get("title") or "")
-    return html.unescape(title).strip() or context.get("pagename", "")
+    title = html.unescape(re.sub(r"<[^>]+>", "", context.get("title") or "")).strip()
+    if not title and context.get("pagename") == "search":
+        from sphinx.locale import _  # the search page's heading, in the edition's language
+
+        title = _("Search")
+    return title or context.get("pagename", "")
 
 
 def add_release_footer(
@@ -107,9 +133,27 @@ def add_release_footer(
     repository = _repository_url(app.config)
     version, commit = release["version"], release["commit"]
     built_from = f"commit {commit}" + (" + local changes" if release["modified"] else "")
+    chinese = _chinese(app.config)
     report = errata_issue_url(
-        repository, version, built_from, _plain_title(context), f"{pagename}.html"
+        repository, version, built_from, _plain_title(context),
+        f"zh/{pagename}.html" if chinese else f"{pagename}.html",
     )
+    if chinese:
+        built = f"commit {commit}" + ("（含未提交的改动）" if release["modified"] else "")
+        parts = [
+            f'《Softmax 之书》，版本 <span class="softmax-version">{html.escape(version)}</span>，'
+            f'构建自 <span class="softmax-commit">{html.escape(built)}</span>'
+        ]
+        if (app.softmax_root / f"{ERRATA_DOC}.md").is_file():
+            errata = f"{_to_english_site(pagename)}{ERRATA_DOC}.html"
+            parts.append(f'<a class="softmax-errata" href="{html.escape(errata)}">勘误与修订（英文）</a>')
+        parts.append(
+            f'<a class="softmax-report-error" href="{html.escape(report)}" '
+            'rel="noopener">报告本页的错误</a>'
+        )
+        footer = '<p class="softmax-release">' + " &middot; ".join(parts) + "</p>"
+        context["theme_extra_footer"] = (context.get("theme_extra_footer") or "") + footer
+        return
     parts = [
         f'The Softmax Book, version <span class="softmax-version">{html.escape(version)}</span>, '
         f'built from <span class="softmax-commit">{html.escape(built_from)}</span>.'
@@ -132,15 +176,19 @@ def add_pdf_to_download_menu(
     pdf = app.config.softmax_pdf
     if not pdf:
         return
+    if _chinese(app.config):  # the English edition's PDF: there is no Chinese one yet
+        url, text, tooltip = f"{_to_english_site(pagename)}{pdf}", "全书 PDF（英文）", "下载全书的 PDF（英文版）"
+    else:
+        url, text, tooltip = context["pathto"](pdf, 1), "Book (PDF)", "Download the whole book as a PDF"
     for group in context.get("header_buttons", []):
         if group.get("label") == "download-buttons":
             group["buttons"].insert(
                 0,
                 {
                     "type": "link",
-                    "url": context["pathto"](pdf, 1),
-                    "text": "Book (PDF)",
-                    "tooltip": "Download the whole book as a PDF",
+                    "url": url,
+                    "text": text,
+                    "tooltip": tooltip,
                     "icon": "fas fa-book",
                     "label": "download-book-pdf-button",
                 },
