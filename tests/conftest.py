@@ -79,33 +79,25 @@ def toc_files(entry: dict) -> list[str]:
     return found
 
 
-def toc_sources() -> list[Path]:
-    """The source file of each entry of ``_toc.yml`` (an entry names a file without its suffix)."""
+def toc_sources(edition: str = "en") -> list[Path]:
+    """The source file of each entry of an edition's table of contents: ``_toc.yml`` for
+    English, ``book/zh/_toc.yml`` for Chinese (an entry names a file without its suffix)."""
     import yaml  # comes with jupyter-book
 
-    toc = yaml.safe_load((REPO / "_toc.yml").read_text(encoding="utf-8"))
+    folder = REPO if edition == "en" else REPO / "book" / "zh"
+    toc = yaml.safe_load((folder / "_toc.yml").read_text(encoding="utf-8"))
     sources = []
     for name in toc_files(toc):
-        matches = [REPO / f"{name}{suffix}" for suffix in (".md", ".ipynb")]
+        matches = [folder / f"{name}{suffix}" for suffix in (".md", ".ipynb")]
         matches = [path for path in matches if path.exists()]
-        assert len(matches) == 1, f"_toc.yml entry {name!r} should match one .md or .ipynb file"
+        assert len(matches) == 1, f"{edition} toc entry {name!r} should match one .md or .ipynb file"
         sources.append(matches[0])
     return sources
 
 
 def zh_toc_sources() -> list[Path]:
     """The source file of each entry of the Chinese edition's ``book/zh/_toc.yml``."""
-    import yaml
-
-    zh = REPO / "book" / "zh"
-    toc = yaml.safe_load((zh / "_toc.yml").read_text(encoding="utf-8"))
-    sources = []
-    for name in toc_files(toc):
-        matches = [zh / f"{name}{suffix}" for suffix in (".md", ".ipynb")]
-        matches = [path for path in matches if path.exists()]
-        assert len(matches) == 1, f"book/zh/_toc.yml entry {name!r} should match one file"
-        sources.append(matches[0])
-    return sources
+    return toc_sources("zh")
 
 
 def readme_commands() -> list[str]:
