@@ -196,8 +196,10 @@ class Call:
             self.out, self.rest = np.empty(m, self.work), np.empty(m, self.work)
         else:
             self.out, self.rest = np.empty((m, n), dtype=x.dtype), None
-        # Temporaries: 16 KiB + 1/48 of the result (of the input for logsumexp) per thread.
-        budget = (16 << 10) + max(self.out.nbytes, x.nbytes * (kind == LOGSUMEXP)) // 48
+        # Temporaries: 8 KiB + 1/96 of the result (of the input for logsumexp) per thread. Up to
+        # three workers (the threads and the caller) each hold their blocks and a widened copy
+        # of a chunk at once, and the whole call must stay within 1.1x the result + 64 KiB.
+        budget = (8 << 10) + max(self.out.nbytes, x.nbytes * (kind == LOGSUMEXP)) // 96
         route = route or route_for(kind, x.dtype, n, w is not None, self.temperature)
         block = self.block_for(route, budget)
         if n > block and route != "plain":  # rows longer than a block: chunked, shifted
