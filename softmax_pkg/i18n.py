@@ -6,7 +6,8 @@ through :func:`label`, so the cell that draws the figure is written once::
     ax.set_xlabel(label("input $j$ (column)"))
 
 In the English edition :func:`label` returns its argument. In the Chinese edition it returns the
-Chinese text that ``book/zh/_translations/figure_labels.json`` gives for it, and makes matplotlib
+Chinese text that the label tables in ``book/zh/_translations/`` give for it (``figure_labels.json``
+and one ``<page>.labels.json`` per page, read as one table), and makes matplotlib
 draw its words with Noto Sans CJK SC (Debian's ``fonts-noto-cjk``), falling back to the font it
 used before (DejaVu Sans); the mathematics in a label keeps matplotlib's usual math fonts.
 
@@ -42,11 +43,18 @@ def edition() -> str:
 
 @functools.cache
 def _labels(folder: Path) -> dict[str, str]:
-    table = json.loads((folder / LABELS).read_text(encoding="utf-8"))
-    if not isinstance(table, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in table.items()
-    ):
-        raise ValueError(f"{folder / LABELS} must map English strings to Chinese strings")
+    """The union of the edition's label tables: ``figure_labels.json`` and ``*.labels.json``."""
+    table: dict[str, str] = {}
+    for path in sorted((folder / LABELS.parent).glob("*labels.json")):
+        part = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(part, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in part.items()
+        ):
+            raise ValueError(f"{path} must map English strings to Chinese strings")
+        clash = sorted(k for k in part if k in table and table[k] != part[k])
+        if clash:
+            raise ValueError(f"{path} translates {clash} differently from another label table")
+        table.update(part)
     return table
 
 

@@ -180,7 +180,7 @@ def test_every_figure_word_of_a_translated_notebook_has_chinese():
     used = {text for page in NOTEBOOKS for text in _label_calls(page)}
     assert used, "no translated notebook chooses its figure words with softmax_pkg.i18n.label"
     missing = sorted(used - set(table))
-    assert not missing, f"add to book/zh/_translations/figure_labels.json: {missing}"
+    assert not missing, f"add to book/zh/_translations/<page>.labels.json: {missing}"
     assert all(re.search(r"[\u4e00-\u9fff]", table[text]) for text in used)
 
 
