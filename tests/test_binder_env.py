@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 import venv
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -138,12 +139,9 @@ def test_fresh_environment_has_no_outside_packages(binder_env):
     assert not outside, f"the new environment sees outside packages: {outside}"
 
 
-@pytest.mark.parametrize(
-    "notebook", toc_notebooks(), ids=lambda path: path.relative_to(REPO / "book").as_posix()
-)
-def test_notebook_runs_in_a_fresh_binder_environment(binder_env, notebook: Path):
-    env_dir, env = binder_env
-    done = subprocess.run(
+def run_notebook(env_dir: Path, env: dict[str, str], notebook: Path) -> subprocess.CompletedProcess:
+    """Execute ``notebook`` in its own folder with the fresh environment's kernel."""
+    return subprocess.run(
         [str(env_dir / "bin" / "python"), "-c", RUNNER, str(notebook)],
         cwd=notebook.parent,
         env=env,
@@ -152,6 +150,34 @@ def test_notebook_runs_in_a_fresh_binder_environment(binder_env, notebook: Path)
         timeout=1200,
         stdin=subprocess.DEVNULL,
     )
+
+
+@pytest.fixture(scope="module")
+def notebook_runs(binder_env, request) -> dict[Path, subprocess.CompletedProcess]:
+    """The selected notebooks (all, unless ``-k`` chose some) run in the fresh environment, one
+    per core at a time.
+
+    Each run is its own kernel in its own process, as on Binder, so running them side by side
+    changes nothing but the wall-clock time; the largest notebooks start first.
+    """
+    env_dir, env = binder_env
+    selected = {
+        item.callspec.params["notebook"]
+        for item in request.session.items
+        if getattr(item, "originalname", "") == "test_notebook_runs_in_a_fresh_binder_environment"
+    }
+    notebooks = sorted(selected, key=lambda path: path.stat().st_size, reverse=True)
+    with ThreadPoolExecutor(max_workers=max(2, min(os.cpu_count() or 1, 4))) as pool:
+        futures = {nb: pool.submit(run_notebook, env_dir, env, nb) for nb in notebooks}
+        return {nb: future.result() for nb, future in futures.items()}
+
+
+@pytest.mark.parametrize(
+    "notebook", toc_notebooks(), ids=lambda path: path.relative_to(REPO / "book").as_posix()
+)
+def test_notebook_runs_in_a_fresh_binder_environment(notebook_runs, binder_env, notebook: Path):
+    env_dir, _ = binder_env
+    done = notebook_runs[notebook]
     assert done.returncode == 0, f"{notebook.name} failed in the fresh environment:\n{done.stderr}"
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     # The kernel is the venv's own Python, and it imports the package from this repository.
