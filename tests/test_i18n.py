@@ -19,6 +19,7 @@ import sys
 
 import nbformat
 import pytest
+import yaml
 
 from conftest import REPO
 
@@ -149,6 +150,18 @@ def test_a_new_english_cell_is_named_and_stub_drafts_it(tmp_path, monkeypatch):
     assert translate.stale_units(page) == []
     generated = nbformat.reads(translate.generate(page), as_version=4)
     assert generated.cells[3].source == "关于 $J$ 的新段落。"
+
+
+def test_stub_starts_the_translation_file_of_a_page_not_yet_translated(tmp_path, monkeypatch):
+    book = _copy_of_the_book(tmp_path, monkeypatch)
+    page = "new_page.md"
+    (book / page).write_text("# A new page\n\nIntro.\n\n## Part one\n\nText.\n", encoding="utf-8")
+    sections = len(translate.english_units(page))
+    assert sections == 2 and translate.stub(page) == sections
+    data = yaml.safe_load(translate.translation_file(page).read_text(encoding="utf-8"))
+    assert data["page"] == page
+    assert [entry["section"] for entry in data["units"]] == list(range(sections))
+    assert all(entry["todo"] for entry in data["units"])
 
 
 def test_markdown_sections_rebuild_the_page_and_ignore_headings_in_code():

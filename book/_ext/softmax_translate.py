@@ -137,8 +137,9 @@ def translated_pages() -> list[str]:
 
 
 def translations(page: str) -> dict[str, str]:
-    """English hash -> Chinese text, for one page."""
-    data = yaml.safe_load(translation_file(page).read_text(encoding="utf-8"))
+    """English hash -> Chinese text, for one page (none before its translation file exists)."""
+    path = translation_file(page)
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
     table: dict[str, str] = {}
     for entry in data.get("units") or []:
         if entry.get("todo") or not isinstance(entry.get("zh"), str) or not entry["zh"].strip():
@@ -220,8 +221,9 @@ def stub(page: str) -> int:
     lines = [] if path.exists() else [f"page: {page}\nunits:\n"]
     dumper = type("Dumper", (yaml.SafeDumper,), {})
     dumper.add_representer(_Literal, _literal)
+    where = "cell" if page.endswith(".ipynb") else "section"
     for stale in missing:
-        entry = [{"en": stale.hash, "cell": stale.index, "todo": True,
+        entry = [{"en": stale.hash, where: stale.index, "todo": True,
                   "zh": _Literal(by_index[stale.index].text.strip("\n") + "\n")}]
         lines.append(yaml.dump(entry, Dumper=dumper, allow_unicode=True, sort_keys=False, width=1000))
     with path.open("a", encoding="utf-8") as handle:
