@@ -207,9 +207,12 @@ class Call:
         self.route, self.block = route, block
 
     def block_for(self, route, budget) -> int:
-        """The most numbers a block may hold on ``route`` within ``budget`` bytes of scratch."""
-        per_number = self.work.itemsize * max(self.buffers(route), 1)
-        return int(min(BLOCK, max(MIN_BLOCK, budget // per_number)))
+        """The most numbers a block may hold on ``route`` within ``budget`` bytes of scratch
+        (``BLOCK`` where the result itself is the only scratch: float64 softmax)."""
+        buffers = self.buffers(route)
+        if buffers == 0:
+            return BLOCK
+        return int(min(BLOCK, max(MIN_BLOCK, budget // (self.work.itemsize * buffers))))
 
     def buffers(self, route=None) -> int:
         """How many block-sized scratch arrays a worker needs."""
