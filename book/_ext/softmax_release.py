@@ -92,8 +92,9 @@ def read_release(app: Sphinx, config: Config) -> None:
         "book_version": version,
         "book_commit": commit,
         "changelog_link": f"[`CHANGELOG.md`]({repository}/blob/{branch}/CHANGELOG.md)",
-        "errata_form_link": (
-            f"[the errata form]({repository}/issues/new?template={ERRATA_TEMPLATE})"
+        "errata_form_link": (  # its words in the edition's language (the errata page says them)
+            f"[{'勘误表单' if _chinese(config) else 'the errata form'}]"
+            f"({repository}/issues/new?template={ERRATA_TEMPLATE})"
         ),
     }
 
