@@ -47,6 +47,8 @@ EDGE_CASES = """\
 
 def _axes(axis, ndim: int) -> tuple[int, ...]:
     """``axis`` (an int, a tuple of ints or None: every axis) as sorted non-negative axes."""
+    if type(axis) is int and -ndim <= axis < ndim:  # the common case, checked quickly
+        return (axis % ndim,)
     if ndim == 0:
         normalize_axis(0, ndim)  # raises: x needs a class axis
     if axis is None:

@@ -6,6 +6,7 @@ with a message that names the argument and says what was expected.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -82,6 +83,8 @@ def normalize_axis(axis: object, ndim: int, name: str = "axis", array_name: str 
 
 
 def _is_integer(value: object) -> bool:
+    if type(value) is int:  # the common case, without the slow abstract-class checks
+        return True
     return not isinstance(value, (bool, np.bool_)) and isinstance(
         value, (numbers.Integral, np.integer)
     )
@@ -100,11 +103,13 @@ def check_real(
     value: object, name: str, *, low: float, high: float = np.inf, low_open: bool = False
 ) -> float:
     """Check a finite real scalar in [low, high] (or (low, high] with ``low_open``)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating)):
+    if type(value) is not float and (
+        isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating))
+    ):
         raise TypeError(f"{name} must be a real number; got {value!r}")
     value = float(value)
     above = value > low if low_open else value >= low
-    if not (np.isfinite(value) and above and value <= high):
+    if not (math.isfinite(value) and above and value <= high):
         if high < np.inf:
             expected = f"in [{low:g}, {high:g}]"
         else:
