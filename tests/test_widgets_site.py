@@ -236,6 +236,10 @@ CHAPTER_FIGURES = {
     "book/11_classifier.html": "classifier",
     "book/12_attention.html": "attention",
 }
+# The Chinese interactive-figures page shows every figure, as the English one does; each is
+# checked there as a chapter's figure is (static, its own notebook on Binder, every slider moved).
+ZH_PAGE = "zh/interactive.html"
+FIGURES_ON_PAGES = sorted(CHAPTER_FIGURES.items()) + [(ZH_PAGE, kind) for kind in KINDS]
 
 
 def test_every_page_with_a_figure_is_covered(book_build: BookBuild):
@@ -244,17 +248,16 @@ def test_every_page_with_a_figure_is_covered(book_build: BookBuild):
         for page in html_pages(book_build.html_dir)
         if 'class="smx-viz' in (book_build.html_dir / page).read_text(encoding="utf-8")
     }
-    assert pages == set(CHAPTER_FIGURES) | {PAGE}
+    assert pages == set(CHAPTER_FIGURES) | {PAGE, ZH_PAGE}
 
 
-@pytest.mark.parametrize("chapter", sorted(CHAPTER_FIGURES))
+@pytest.mark.parametrize(("chapter", "kind"), FIGURES_ON_PAGES)
 def test_chapter_figures_work_offline_and_link_to_their_own_notebook(
-    browser_page, site, chapter  # noqa: F811 - site: the fixture imported from test_site
+    browser_page, site, chapter, kind  # noqa: F811 - site: the fixture imported from test_site
 ):
     # Runs after the tests above: the shared page leaves the demo page for the chapters.
     page, problems = browser_page
     problems.clear()
-    kind = CHAPTER_FIGURES[chapter]
     page.goto(site + chapter, wait_until="load")
     page.wait_for_load_state("networkidle")
     roots = page.locator(f'.smx-viz[data-kind="{kind}"]')
@@ -270,6 +273,7 @@ def test_chapter_figures_work_offline_and_link_to_their_own_notebook(
         after = move(root, control["name"], value)
         assert after["svg"] != before["svg"], f"{chapter}: {control['name']} changed nothing"
     shot = chapter.removesuffix(".html").replace("/", "__")
+    shot += f"__{kind}" if chapter == ZH_PAGE else ""
     root.screenshot(path=str(SCREENSHOTS / f"widgets__{shot}.png"))
     assert not problems, "\n".join(problems)
 
