@@ -232,6 +232,7 @@ CHAPTER_FIGURES = {
     "book/03_softmax_derivative.html": "heatmap",
     "zh/01_softmax.html": "bars",  # the Chinese edition's chapters
     "zh/03_softmax_derivative.html": "heatmap",
+    "zh/11_classifier.html": "classifier",
     "book/10_softmax_ce_gradient.html": "lossgrad",
     "book/11_classifier.html": "classifier",
     "book/12_attention.html": "attention",
