@@ -585,4 +585,3 @@ def test_three_blobs_size_and_seed(n_per_class, seed):
     angles = np.deg2rad([90.0, 210.0, 330.0])
     centres = 1.6 * np.column_stack([np.cos(angles), np.sin(angles)])
     np.testing.assert_allclose(X, centres[y] + rng.normal(scale=0.75, size=X.shape), rtol=1e-15)
-
