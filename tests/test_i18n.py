@@ -197,6 +197,60 @@ def test_every_figure_word_of_a_translated_notebook_has_chinese():
     assert all(re.search(r"[\u4e00-\u9fff]", table[text]) for text in used)
 
 
+def _viz_label_calls() -> dict[str, list[str]]:
+    """The English text of every ``label(...)`` or ``i18n.label(...)`` in softmax_pkg/viz, by file.
+
+    The argument must be a literal or a module-level constant holding one (``STATIC_BANNER``):
+    anything computed could not be listed, so it fails here.
+    """
+    found: dict[str, list[str]] = {}
+    for path in sorted((REPO / "softmax_pkg" / "viz").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        constants = {
+            target.id: node.value.value
+            for node in tree.body
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+            for target in node.targets
+            if isinstance(target, ast.Name) and isinstance(node.value.value, str)
+        }
+        for node in ast.walk(tree):
+            func = node.func if isinstance(node, ast.Call) else None
+            if not (
+                (isinstance(func, ast.Name) and func.id == "label")
+                or (isinstance(func, ast.Attribute) and func.attr == "label"
+                    and getattr(func.value, "id", None) == "i18n")
+            ):
+                continue
+            (arg,) = node.args
+            if isinstance(arg, ast.Name) and arg.id in constants:
+                text = constants[arg.id]
+            else:
+                assert isinstance(arg, ast.Constant) and isinstance(arg.value, str), (
+                    f"{path.name}: {ast.unparse(node)} (label needs a literal)"
+                )
+                text = arg.value
+            found.setdefault(path.name, []).append(text)
+    return found
+
+
+def test_every_word_of_the_interactive_figures_has_chinese():
+    """softmax_pkg.viz draws its words through label(): each has Chinese with the same {fields}."""
+    table = i18n._labels.__wrapped__(translate.ZH)  # noqa: SLF001 - the module's own table reader
+    calls = _viz_label_calls()
+    # Every figure module chooses its words, and the shared banner is among them.
+    assert {"_figure.py", "_jacobian.py", "_temperature.py", "_loss.py", "_classifier.py",
+            "_attention.py"} <= set(calls), sorted(calls)
+    used = {text for texts in calls.values() for text in texts}
+    assert any("Static version" in text for text in used)
+    missing = sorted(used - set(table))
+    assert not missing, f"add to book/zh/_translations/viz.labels.json: {missing}"
+    field = re.compile(r"\{(\w*)\}")
+    for text in used:
+        assert re.search(r"[\u4e00-\u9fff]", table[text]), (text, table[text])
+        # viz.js and str.format fill these; a field renamed in Chinese would stay unfilled.
+        assert sorted(field.findall(table[text])) == sorted(field.findall(text)), (text, table[text])
+
+
 def test_label_is_english_outside_the_chinese_folder(monkeypatch):
     monkeypatch.chdir(translate.BOOK)
     assert i18n.edition() == "en"

@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..attention import attention_weights, causal_mask
+from ..i18n import label
 from ._figure import Control, InteractiveFigure, fill, quantize, run_length
 from ._style import SUBSCRIPTS, hex_colors
 
@@ -94,11 +95,17 @@ class AttentionFigure(InteractiveFigure):
         self.Q = rng.standard_normal((self.tokens, max(dims)))
         self.K = rng.standard_normal((self.tokens, max(dims)))
         self.controls = (
-            Control("d", "key dimension d", dims, d, "g"),
-            Control("scaled", "scale s", (0.0, 1.0), float(scaled), texts=SCALES),
-            Control("mask", "mask", range(len(MASKS)), MASKS.index(mask), texts=MASKS),
+            Control("d", label("key dimension d"), dims, d, "g"),
+            Control("scaled", label("scale s"), (0.0, 1.0), float(scaled), texts=SCALES),
+            Control(
+                "mask",
+                label("mask"),
+                range(len(MASKS)),
+                MASKS.index(mask),
+                texts=(label("none"), label("padding"), label("causal")),  # as MASKS
+            ),
         )
-        self.title = "softmax(QKᵀ·s), d = {d}, s = {scaled}, mask: {mask}"
+        self.title = label("softmax(QKᵀ·s), d = {d}, s = {scaled}, mask: {mask}")
         super().__init__()
 
     def data(self, values: dict[str, float]) -> tuple[np.ndarray, np.ndarray, float, float]:
@@ -113,7 +120,9 @@ class AttentionFigure(InteractiveFigure):
         return full, A, largest, norm
 
     def _stats(self, largest: float, norm: float) -> str:
-        return f"largest weight {largest:.3f}, mean ‖J‖ of a row {norm:.3f}"
+        return label("largest weight {largest}, mean ‖J‖ of a row {norm}").format(
+            largest=f"{largest:.3f}", norm=f"{norm:.3f}"
+        )
 
     def _draw(self, values: dict[str, float]) -> None:
         import matplotlib
@@ -131,9 +140,15 @@ class AttentionFigure(InteractiveFigure):
         self._annotate(mask, A)
         ax.set_xticks(range(T), [f"$k_{{{j + 1}}}$" for j in range(T)])
         ax.set_yticks(range(T), [f"$q_{{{i + 1}}}$" for i in range(T)])
-        ax.set_xlabel(f"key j (column); the padding mask hides keys {T - self.padding + 1}-{T}")
-        ax.set_ylabel("query i (row)")
-        self.figure.colorbar(self.heat, ax=ax, label="attention weight $A_{ij}$", shrink=0.9)
+        ax.set_xlabel(
+            label("key j (column); the padding mask hides keys {first}-{last}").format(
+                first=T - self.padding + 1, last=T
+            )
+        )
+        ax.set_ylabel(label("query i (row)"))
+        self.figure.colorbar(
+            self.heat, ax=ax, label=label("attention weight $A_{ij}$"), shrink=0.9
+        )
         self.ax_title = ax.set_title(fill(self.title, self.controls, values), fontsize=11)
         self.stats = self.figure.supxlabel(self._stats(largest, norm), fontsize=10)
         self.ax = ax
@@ -176,8 +191,10 @@ class AttentionFigure(InteractiveFigure):
             "xticks": [f"k{SUBSCRIPTS[j]}" for j in range(1, T + 1)],
             "yticks": [f"q{SUBSCRIPTS[i]}" for i in range(1, T + 1)],
             "xlabel": self.ax.get_xlabel(),
-            "ylabel": "query i (row)",
-            "cbar_label": "attention weight Aᵢⱼ",
+            "ylabel": label("query i (row)"),
+            "cbar_label": label("attention weight Aᵢⱼ"),
+            # The statistics line viz.js fills in at each position.
+            "stats": label("largest weight {largest}, mean ‖J‖ of a row {norm}"),
             "dark": DARK,
             "masked": MASKED,
             "cmap": hex_colors(CMAP, 129),

@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._classifier import SoftmaxRegression
+from ..i18n import label
 from ._figure import Control, InteractiveFigure, quantize, run_length
 from .._validate import (
     as_array,
@@ -190,8 +191,10 @@ class ClassifierFigure(InteractiveFigure):
         l2_strengths: Sequence[float] = L2_STRENGTHS,
         epoch_counts: Sequence[int] = EPOCHS,
         resolution: int = RESOLUTION,
-        feature_names: Sequence[str] = ("feature x₁", "feature x₂"),
+        feature_names: Sequence[str] | None = None,
     ) -> None:
+        if feature_names is None:
+            feature_names = (label("feature x₁"), label("feature x₂"))
         if X is None and y is None:
             X, y = three_blobs()
         elif X is None or y is None:
@@ -227,9 +230,9 @@ class ClassifierFigure(InteractiveFigure):
         self.points = np.stack([xx, yy], axis=-1)
         self.extent = [low[0], high[0], low[1], high[1]]
         self.controls = (
-            Control("learning_rate", "learning rate", learning_rates, learning_rate, "g"),
-            Control("l2", "l2 strength", l2_strengths, l2, "g"),
-            Control("epochs", "epochs", epoch_counts, epochs, "g"),
+            Control("learning_rate", label("learning rate"), learning_rates, learning_rate, "g"),
+            Control("l2", label("l2 strength"), l2_strengths, l2, "g"),
+            Control("epochs", label("epochs"), epoch_counts, epochs, "g"),
         )
         self._runs: dict[tuple[float, float], Run] = {}
         super().__init__()
@@ -274,7 +277,7 @@ class ClassifierFigure(InteractiveFigure):
                     color=CYCLE[c],
                     edgecolors="black",
                     linewidths=0.5,
-                    label=f"class {name}",
+                    label=label("class {j}").format(j=name),
                 )
             ]
         left.set_xlabel(self.feature_names[0])
@@ -290,8 +293,8 @@ class ClassifierFigure(InteractiveFigure):
         right.set_xticks(self._epoch_ticks(), [str(t) for t in self._epoch_ticks()])
         right.minorticks_off()
         right.set_ylim(0, 1.2)
-        right.set_xlabel("epoch")
-        right.set_ylabel("training objective")
+        right.set_xlabel(label("epoch"))
+        right.set_ylabel(label("training objective"))
         self.loss_title = right.set_title(self._loss_title(run, e, epochs))
         self.axes = (left, right)
         # The points lie on top of the regions, so they are redrawn after them.
@@ -307,7 +310,9 @@ class ClassifierFigure(InteractiveFigure):
 
     @staticmethod
     def _map_title(epochs: int) -> str:
-        return f"Decision regions after {epochs} epoch{'' if epochs == 1 else 's'}"
+        if epochs == 1:
+            return label("Decision regions after {epochs} epoch").format(epochs=epochs)
+        return label("Decision regions after {epochs} epochs").format(epochs=epochs)
 
     def _epoch_ticks(self) -> list[int]:
         last = int(self.controls[2].values[-1])
@@ -315,7 +320,9 @@ class ClassifierFigure(InteractiveFigure):
 
     @staticmethod
     def _loss_title(run: Run, e: int, epochs: int) -> str:
-        return f"objective {run.loss_curve[epochs - 1]:.3f}, accuracy {run.accuracy[e]:.3f}"
+        return label("objective {objective}, accuracy {accuracy}").format(
+            objective=f"{run.loss_curve[epochs - 1]:.3f}", accuracy=f"{run.accuracy[e]:.3f}"
+        )
 
     def _redraw(self, values: dict[str, float]) -> None:
         run, e, epochs = self._frame(values)
@@ -359,6 +366,14 @@ class ClassifierFigure(InteractiveFigure):
             "epoch_ticks": self._epoch_ticks(),
             "loss_ylim": list(right.get_ylim()),
             "loss_yticks": [float(t) for t in right.get_yticks() if 0 <= t <= right.get_ylim()[1]],
+            "loss_xlabel": label("epoch"),
+            "loss_ylabel": label("training objective"),
+            # The titles viz.js fills in at each position.
+            "map_title": [
+                label("Decision regions after {epochs} epoch"),
+                label("Decision regions after {epochs} epochs"),
+            ],
+            "loss_title": label("objective {objective}, accuracy {accuracy}"),
         }
 
 
@@ -376,7 +391,8 @@ def classifier_widget(
     **options
         Initial values ``learning_rate`` (0.1), ``l2`` (0.01) and ``epochs`` (10), the slider
         positions ``learning_rates``, ``l2_strengths`` and ``epoch_counts``, the
-        ``resolution`` of the map (60 x 60 points) and the axis labels ``feature_names``.
+        ``resolution`` of the map (60 x 60 points) and the axis labels ``feature_names``
+        (default "feature x₁" and "feature x₂", in the edition's language).
 
     Returns
     -------

@@ -24,6 +24,7 @@ import io
 import itertools
 import json
 import time
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
 from typing import Any, ClassVar
@@ -33,10 +34,14 @@ from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.text import Text
 
+from .. import i18n
+
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 # What the reader of the static page is told, above the figure. The link is filled in by
-# viz.js from the page's own "Launch on Binder" button, when the page has one.
+# viz.js from the page's own "Launch on Binder" button, when the page has one. These words, the
+# note viz.js adds to them and every word the figures draw go through softmax_pkg.i18n.label when
+# the figure is made, so the Chinese edition's figures speak Chinese.
 STATIC_BANNER = (
     "<strong>Static version</strong>: the values were precomputed in Python when the book was "
     "built, at every position of the sliders; it works offline."
@@ -97,6 +102,15 @@ class Control:
 def fill(template: str, controls: Sequence[Control], values: Mapping[str, float]) -> str:
     """A title with each ``{name}`` replaced by that control's text; viz.js does the same."""
     return template.format(**{c.name: c.text(values[c.name]) for c in controls})
+
+
+def text_width(text: str) -> int:
+    """The width of ``text`` in ``ch`` (the width of "0"): a Chinese character takes two.
+
+    >>> text_width("mask"), text_width("掩码")
+    (4, 4)
+    """
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
 
 
 def quantize(values: Any, scale: float) -> dict[str, Any]:
@@ -226,13 +240,14 @@ class InteractiveFigure:
                 f"the live figure needs ipywidgets ({exc}): pip install \"softmax-pkg[viz]\". "
                 "Its static HTML, static_html(), works without it."
             ) from exc
+        labels = [c.label for c in self.controls]
         sliders = {
             c.name: ipywidgets.SelectionSlider(
                 options=[(c.text(v), v) for v in c.values],
                 value=self.values[c.name],
                 description=c.label,
                 continuous_update=True,
-                style={"description_width": f"{max(len(c.label) for c in self.controls) + 1}ch"},
+                style={"description_width": f"{max(map(text_width, labels)) + 1}ch"},
                 layout=ipywidgets.Layout(width="min(100%, 420px)"),
             )
             for c in self.controls
@@ -350,11 +365,27 @@ class InteractiveFigure:
         """The self-contained static version: banner, data, renderer; no network, no kernel."""
         if self._static_html is None:
             label = html.escape(type(self).__name__)
+            # The note viz.js appends to the banner: around the Binder link, or without one.
+            note = {
+                "before": i18n.label(" For the live version, "),
+                "link": i18n.label("open this page on Binder"),
+                "after": i18n.label(" (a Jupyter kernel computes each frame as you drag)."),
+                "jupyter": i18n.label(" For the live version, run this notebook in Jupyter."),
+            }
+            note_data = "".join(
+                f' data-{key}="{html.escape(text, quote=True)}"' for key, text in note.items()
+            )
             self._static_html = (
                 f'<div class="smx-viz tex2jax_ignore mathjax_ignore" data-kind="{self.kind}">'
-                f'<p class="smx-viz-banner">{STATIC_BANNER}</p>'
-                f'<p class="smx-viz-nojs">This interactive figure ({label}) needs JavaScript, '
-                "or a Jupyter kernel for the live version.</p>"
+                f'<p class="smx-viz-banner"{note_data}>{i18n.label(STATIC_BANNER)}</p>'
+                '<p class="smx-viz-nojs">'
+                + html.escape(
+                    i18n.label(
+                        "This interactive figure ({name}) needs JavaScript, "
+                        "or a Jupyter kernel for the live version."
+                    )
+                ).format(name=label)
+                + "</p>"
                 '<script type="application/json" class="smx-viz-data">'
                 f"{_json_for_script(self.static_payload())}</script>"
                 f"<style>{_asset('viz.css')}</style>"
@@ -370,9 +401,9 @@ class InteractiveFigure:
         self, include: Sequence[str] | None = None, exclude: Sequence[str] | None = None
     ) -> dict[str, Any]:
         bundle = {
-            "text/plain": (
-                f"<{type(self).__name__}: live in Jupyter with ipywidgets, "
-                "static HTML elsewhere>"
+            "text/plain": "<{name}: {what}>".format(
+                name=type(self).__name__,
+                what=i18n.label("live in Jupyter with ipywidgets, static HTML elsewhere"),
             ),
             "text/html": self.static_html(),
         }

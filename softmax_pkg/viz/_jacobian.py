@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._jacobian import softmax_jacobian
+from ..i18n import label
 from ._figure import Control, InteractiveFigure, fill, quantize
 from ._style import SUBSCRIPTS, check_logits, hex_colors, logit_grid
 
@@ -41,7 +42,8 @@ class JacobianFigure(InteractiveFigure):
             Control(f"a{j}", f"a{SUBSCRIPTS[j + 1]}", grid, value, ".1f")
             for j, value in enumerate(logits)
         )
-        self.title = "Jacobian DS at a = (" + ", ".join(f"{{a{j}}}" for j in range(self.n)) + ")"
+        point = "(" + ", ".join(f"{{a{j}}}" for j in range(self.n)) + ")"
+        self.title = label("Jacobian DS at a = {point}").format(point=point)
         super().__init__()
 
     def _logits(self, values: dict[str, float]) -> np.ndarray:
@@ -63,8 +65,8 @@ class JacobianFigure(InteractiveFigure):
         ticks = range(self.n)
         ax.set_xticks(ticks, [f"$a_{{{j + 1}}}$" for j in ticks])
         ax.set_yticks(ticks, [f"$S_{{{i + 1}}}$" for i in ticks])
-        ax.set_xlabel("input $j$ (column)")
-        ax.set_ylabel("output $i$ (row)")
+        ax.set_xlabel(label("input $j$ (column)"))
+        ax.set_ylabel(label("output $i$ (row)"))
         self.figure.colorbar(self.heat, ax=ax, label=r"$D_j S_i = \partial S_i / \partial a_j$")
         self.ax_title = ax.set_title(self._title(values))
         self.dynamic(self.heat, *self.labels.values(), self.ax_title)
@@ -90,8 +92,8 @@ class JacobianFigure(InteractiveFigure):
             "title": self.title,
             "xticks": [f"a{SUBSCRIPTS[j]}" for j in range(1, self.n + 1)],
             "yticks": [f"S{SUBSCRIPTS[i]}" for i in range(1, self.n + 1)],
-            "xlabel": "input j (column)",
-            "ylabel": "output i (row)",
+            "xlabel": label("input j (column)"),
+            "ylabel": label("output i (row)"),
             "cbar_label": "DⱼSᵢ = ∂Sᵢ/∂aⱼ",
             "limit": LIMIT,
             "dark": DARK,

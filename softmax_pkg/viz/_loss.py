@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .. import i18n  # i18n.label: `label` is the true class here
 from .._losses import cross_entropy, cross_entropy_grad
 from ._figure import Control, InteractiveFigure, quantize
 from .._validate import as_real_array
@@ -88,8 +89,8 @@ class LossGradientFigure(InteractiveFigure):
         check_on_grid(self.logits[k], grid, f"logits[{k}]", "values")
         self.names = [f"a{SUBSCRIPTS[j + 1]}" for j in range(self.n)]
         self.controls = (
-            Control("k", "moving logit", range(self.n), k, texts=self.names),
-            Control("a_k", "its value", grid, float(self.logits[k]), ".1f"),
+            Control("k", i18n.label("moving logit"), range(self.n), k, texts=self.names),
+            Control("a_k", i18n.label("its value"), grid, float(self.logits[k]), ".1f"),
         )
         super().__init__()
 
@@ -104,8 +105,8 @@ class LossGradientFigure(InteractiveFigure):
     def _texts(self, values: dict[str, float]) -> tuple[int, int, str, str]:
         k = int(values["k"])
         i = self.controls[1].values.index(values["a_k"])
-        at = f"at {self.names[k]} = {values['a_k']:.1f}"
-        return k, i, at, f"{self.names[k]} (the other logits fixed)"
+        at = f"{self.names[k]} = {values['a_k']:.1f}"
+        return k, i, at, i18n.label("{name} (the other logits fixed)").format(name=self.names[k])
 
     def _draw(self, values: dict[str, float]) -> None:
         left, middle, right = self.figure.subplots(1, 3)
@@ -116,8 +117,10 @@ class LossGradientFigure(InteractiveFigure):
         (self.loss_line,) = left.plot(self.moving, loss, color="black")
         (self.loss_dot,) = left.plot([self.moving[i]], [loss[i]], "o", color="black")
         left.set_ylim(0, top)
-        self.loss_title = left.set_title(f"L = {loss[i]:.3f} {at}")
-        left.set_ylabel(f"cross-entropy L (true class {self.label + 1})")
+        self.loss_title = left.set_title(
+            i18n.label("L = {loss} at {at}").format(loss=f"{loss[i]:.3f}", at=at)
+        )
+        left.set_ylabel(i18n.label("cross-entropy L (true class {c})").format(c=self.label + 1))
         self.grad_lines, self.grad_dots = [], []
         for j in range(self.n):
             color = CYCLE[j]
@@ -126,7 +129,7 @@ class LossGradientFigure(InteractiveFigure):
             self.grad_dots += middle.plot([self.moving[i]], [grad[i, j]], "o", color=color)
         zeros = [middle.axhline(0, color="grey", linewidth=0.8)]
         middle.set_ylim(-1.05, 1.05)
-        middle.set_title("the gradient, by component")
+        middle.set_title(i18n.label("the gradient, by component"))
         middle.set_ylabel("∂L/∂aⱼ")
         positions = np.arange(1, self.n + 1)
         self.bars = right.bar(positions, grad[i], color=CYCLE[: self.n], width=0.6)
@@ -134,7 +137,7 @@ class LossGradientFigure(InteractiveFigure):
         zeros.append(right.axhline(0, color="grey", linewidth=0.8))
         right.set_ylim(-1.2, 1.2)
         right.set_xticks(positions, [f"$\\partial L/\\partial a_{{{j}}}$" for j in positions])
-        self.grad_title = right.set_title(f"S − y {at}")
+        self.grad_title = right.set_title(i18n.label("S − y at {at}").format(at=at))
         self.xlabels = [left.set_xlabel(xlabel), middle.set_xlabel(xlabel)]
         self._label_bars(grad[i])
         self.axes = (left, middle, right)
@@ -173,8 +176,10 @@ class LossGradientFigure(InteractiveFigure):
         for j, dot in enumerate(self.grad_dots):
             dot.set_data(x, [grad[i, j]])
         self._label_bars(grad[i])
-        self.loss_title.set_text(f"L = {loss[i]:.3f} {at}")
-        self.grad_title.set_text(f"S − y {at}")
+        self.loss_title.set_text(
+            i18n.label("L = {loss} at {at}").format(loss=f"{loss[i]:.3f}", at=at)
+        )
+        self.grad_title.set_text(i18n.label("S − y at {at}").format(at=at))
 
     def _static_arrays(self) -> dict[str, dict[str, Any]]:
         curves = [self._curves(k) for k in range(self.n)]
@@ -192,7 +197,12 @@ class LossGradientFigure(InteractiveFigure):
             "loss_ylim": list(left.get_ylim()),
             "loss_yticks": [float(t) for t in left.get_yticks() if 0 <= t <= left.get_ylim()[1]],
             "xticks": [float(t) for t in self.axes[1].get_xticks() if abs(t) <= self.moving[-1]],
-            "ylabel": f"cross-entropy L (true class {self.label + 1})",
+            "ylabel": i18n.label("cross-entropy L (true class {c})").format(c=self.label + 1),
+            # The texts viz.js fills in at each position ({at} is "a₁ = 0.5").
+            "middle_title": i18n.label("the gradient, by component"),
+            "loss_title": i18n.label("L = {loss} at {at}"),
+            "grad_title": i18n.label("S − y at {at}"),
+            "xlabel": i18n.label("{name} (the other logits fixed)"),
         }
 
 

@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._softmax import softmax
+from ..i18n import label
 from ._figure import Control, InteractiveFigure, fill, quantize
 from ._style import SUBSCRIPTS, check_grid, check_logits, check_on_grid, logit_grid
 
@@ -46,7 +47,7 @@ class TemperatureFigure(InteractiveFigure):
             ),
             Control("temperature", "τ", temperatures, temperature, "g"),
         )
-        self.title = "S(a/τ) at τ = {temperature}"
+        self.title = label("S(a/τ) at τ = {temperature}")
         super().__init__()
 
     def _logits(self, values: dict[str, float]) -> np.ndarray:
@@ -64,7 +65,7 @@ class TemperatureFigure(InteractiveFigure):
         ax.set_xticks(positions, [f"$S_{{{j}}}$" for j in positions])
         ax.set_ylim(0, 1.12)
         ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
-        ax.set_ylabel("probability")
+        ax.set_ylabel(label("probability"))
         ax.legend(loc="upper left", frameon=False)
         self.ax_title = ax.set_title(fill(self.title, self.controls, values))
         self.ax = ax
@@ -89,7 +90,7 @@ class TemperatureFigure(InteractiveFigure):
     def _static_meta(self) -> dict[str, Any]:
         return {
             "title": self.title,
-            "ylabel": "probability",
+            "ylabel": label("probability"),
             "xticks": [f"S{SUBSCRIPTS[j]}" for j in range(1, self.n + 1)],
             "yticks": [0, 0.25, 0.5, 0.75, 1.0],
             "ylim": [0, 1.12],

@@ -62,6 +62,17 @@
     });
   }
 
+  // "{key}" -> values[key], as Python's str.format fills the texts that come from Python (in the
+  // edition's language) with numbers computed here.
+  function format(template, values) {
+    return template.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
+  }
+
+  // The width of a text in "ch": a Chinese character takes two (as _figure.text_width).
+  function textWidth(text) {
+    return text.replace(/[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/g, "  ").length;
+  }
+
   function path(xs, ys, X, Y, count) {
     let d = "";
     for (let i = 0; i < count; i++) d += (i ? "L" : "M") + X(xs[i]).toFixed(1) + "," + Y(ys[i]).toFixed(1);
@@ -214,7 +225,7 @@
         const box = (k) => ({ x: 62 + k * (w + 62), y: 30, w: w, h: H - 78 });
         const xticks = ticks(m.xticks, 0);
         const left = axes(root, box(0), { xlim: xlim, ylim: m.loss_ylim, xticks: xticks, yticks: ticks(m.loss_yticks, digitsOf(m.loss_yticks)), ylabel: m.ylabel });
-        const middle = axes(root, box(1), { xlim: xlim, ylim: [-1.05, 1.05], xticks: xticks, yticks: ticks([-1, -0.5, 0, 0.5, 1], 1), ylabel: "∂L/∂aⱼ", title: "the gradient, by component" });
+        const middle = axes(root, box(1), { xlim: xlim, ylim: [-1.05, 1.05], xticks: xticks, yticks: ticks([-1, -0.5, 0, 0.5, 1], 1), ylabel: "∂L/∂aⱼ", title: m.middle_title });
         const right = axes(root, box(2), { xlim: [0.4, n + 0.6], ylim: [-1.2, 1.2], yticks: ticks([-1, -0.5, 0, 0.5, 1], 1), xticks: m.names.map((name, j) => [j + 1, "∂L/∂" + name]) });
         for (const ax of [middle, right]) svg(ax.plot, "line", { x1: ax.box.x, x2: ax.box.x + ax.box.w, y1: ax.Y(0), y2: ax.Y(0), class: "smx-zero" });
         const lossLine = svg(left.plot, "path", { class: "smx-line", stroke: "black" });
@@ -242,10 +253,10 @@
           s.gradDots[j].setAttribute("cy", middle.Y(column[i]));
           s.bars[j].set(G[i * s.n + j]);
         }
-        const at = "at " + m.names[k] + " = " + data.controls[1].text[i];
-        left.title.textContent = "L = " + fixed(L[i], 3) + " " + at;
-        right.title.textContent = "S − y " + at;
-        left.xlabel.textContent = middle.xlabel.textContent = m.names[k] + " (the other logits fixed)";
+        const at = m.names[k] + " = " + data.controls[1].text[i];
+        left.title.textContent = format(m.loss_title, { loss: fixed(L[i], 3), at: at });
+        right.title.textContent = format(m.grad_title, { at: at });
+        left.xlabel.textContent = middle.xlabel.textContent = format(m.xlabel, { name: m.names[k] });
       },
     },
 
@@ -261,7 +272,7 @@
         });
         const right = axes(root, { x: 62 + w + 80, y: 30, w: W - w - 62 - 80 - 12, h: H - 78 }, {
           xlim: m.loss_xlim, ylim: m.loss_ylim, xlog: true, xticks: m.epoch_ticks.map((v) => [v, String(v)]),
-          yticks: ticks(m.loss_yticks, 1), xlabel: "epoch", ylabel: "training objective",
+          yticks: ticks(m.loss_yticks, 1), xlabel: m.loss_xlabel, ylabel: m.loss_ylabel,
         });
         const map = decode(data.arrays.map);
         const [rows, cols] = map.shape.slice(-2);
@@ -303,8 +314,8 @@
         s.curve.setAttribute("d", path(counts, loss, right.X, right.Y, epochs));
         s.dot.setAttribute("cx", right.X(epochs));
         s.dot.setAttribute("cy", right.Y(loss[epochs - 1]));
-        left.title.textContent = "Decision regions after " + epochs + (epochs === 1 ? " epoch" : " epochs");
-        right.title.textContent = "objective " + fixed(loss[epochs - 1], 3) + ", accuracy " + fixed(slice(s.accuracy, [a, b])[e], 3);
+        left.title.textContent = format(data.meta.map_title[epochs === 1 ? 0 : 1], { epochs: epochs });
+        right.title.textContent = format(data.meta.loss_title, { objective: fixed(loss[epochs - 1], 3), accuracy: fixed(slice(s.accuracy, [a, b])[e], 3) });
       },
     },
 
@@ -337,25 +348,26 @@
           }
         });
         const [largest, norm] = slice(s.S, index);
-        s.stats.textContent = "largest weight " + fixed(largest, 3) + ", mean ‖J‖ of a row " + fixed(norm, 3);
+        s.stats.textContent = format(m.stats, { largest: fixed(largest, 3), norm: fixed(norm, 3) });
         s.ax.title.textContent = fill(m.title, data.controls, index);
       },
     },
   };
 
-  // The page's own "Launch on Binder" button (sphinx-book-theme), if there is one.
+  // The page's own "Launch on Binder" button (sphinx-book-theme), if there is one. The words of
+  // the note are the banner's data attributes, in the edition's language.
   function linkBinder(banner) {
     const launch = document.querySelector('.dropdown-launch-buttons a[href*="urlpath="], a[href^="https://mybinder.org/v2/"]');
     const note = document.createElement("span");
     if (launch) {
-      note.append(" For the live version, ");
+      note.append(banner.dataset.before);
       const a = document.createElement("a");
       a.href = launch.href;
-      a.textContent = "open this page on Binder";
+      a.textContent = banner.dataset.link;
       a.className = "smx-viz-binder";
-      note.append(a, " (a Jupyter kernel computes each frame as you drag).");
+      note.append(a, banner.dataset.after);
     } else {
-      note.append(" For the live version, run this notebook in Jupyter.");
+      note.append(banner.dataset.jupyter);
     }
     banner.append(note);
   }
@@ -376,7 +388,7 @@
     const panel = document.createElement("div");
     panel.className = "smx-viz-controls";
     // One column width for the labels of this figure, so the sliders line up.
-    panel.style.setProperty("--smx-label", Math.max(...data.controls.map((c) => c.label.length)) + 1 + "ch");
+    panel.style.setProperty("--smx-label", Math.max(...data.controls.map((c) => textWidth(c.label))) + 1 + "ch");
     const outputs = data.controls.map((control, k) => {
       const label = document.createElement("label");
       label.className = "smx-viz-control";
