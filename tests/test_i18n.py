@@ -347,7 +347,8 @@ def _build_mini_book(tmp_path, language: str) -> str:
     (source / "index.rst").write_text(MINI_INDEX, encoding="utf-8")
     done = subprocess.run(
         [sys.executable, "-m", "sphinx", "-b", "html", "-q", str(source), str(tmp_path / "html")],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "SOFTMAX_BOOK_EDITIONS": "zh"},
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "SOFTMAX_BOOK_EDITIONS": "zh"},
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return (tmp_path / "html" / "index.html").read_text(encoding="utf-8")
@@ -364,7 +365,8 @@ def _article_text(page_html: str) -> str:
 
 
 def test_the_glossary_fixes_the_words_of_theorems_proofs_exercises_and_solutions():
-    """EXTENSION_WORDS says what book/zh/_glossary.md says for theorem, proof, exercise, solution."""
+    """EXTENSION_WORDS says what book/zh/_glossary.md says for theorem, proof, exercise and
+    solution."""
     rows = {}
     for line in softmax_i18n.GLOSSARY.read_text(encoding="utf-8").splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]

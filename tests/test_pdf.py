@@ -1,4 +1,5 @@
-"""The PDF of each edition, printed from the built site by the README's command (book/_ext/book_pdf.py).
+"""The PDF of each edition, printed from the built site by the README's command
+(book/_ext/book_pdf.py).
 
 Opened with pypdf, as a reader's viewer would: enough pages, every font embedded (the Chinese
 glyphs too), the text of the book inside it (searchable: 雅可比, not look-alike radicals), every
@@ -161,7 +162,8 @@ def _draws_chinese(font) -> bool:
     if cmap is None:
         return False
     data = cmap.get_object().get_data().decode("latin-1")
-    return any(0x4E00 <= int(code, 16) <= 0x9FFF for code in re.findall(r"<([0-9A-Fa-f]{4})>", data))
+    codes = re.findall(r"<([0-9A-Fa-f]{4})>", data)
+    return any(0x4E00 <= int(code, 16) <= 0x9FFF for code in codes)
 
 
 def test_every_font_is_embedded(reader, edition):

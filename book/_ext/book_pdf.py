@@ -93,7 +93,8 @@ EDITIONS: dict[str, dict[str, Any]] = {
             "version": "Version {version}, printed from commit {commit} on {today}.",
             "printed": "Printed from the book's web pages. The code of every chapter ran when the "
                        "book was built; interactive figures are shown at their first setting.",
-            "still": "Interactive figure, printed at its first setting: its sliders move on {where}.",
+            "still": "Interactive figure, printed at its first setting: its sliders move on "
+                     "{where}.",
             "site_page": "the web page {page} of the book's website",
             "web_page": "the web page {url}",
             "live": " Or run it live: ",
@@ -170,7 +171,8 @@ def page_article(path: Path, pages: set[str], words: dict[str, str],
     binder = soup.select_one('.dropdown-launch-buttons a[href*="/v2/"]')
     for figure in article.select(".smx-viz"):
         note = soup.new_tag("p", attrs={"class": "smx-viz-print-note"})
-        note.append(words["still"].format(where=where.format(page=f"{path.parent.name}/{path.name}")))
+        web_page = where.format(page=f"{path.parent.name}/{path.name}")
+        note.append(words["still"].format(where=web_page))
         if binder is not None:
             note.append(words["live"])
             live = soup.new_tag("a", href=binder["href"])
@@ -374,10 +376,11 @@ def unify_ideographs(writer) -> int:
             mapping = _cmap_map(cmap)
             if not any(_LOOKALIKE.search(t) for t in mapping.values()):
                 continue
-            entries = [f"<{code}> <{_LOOKALIKE.sub(_ideograph, t).encode('utf-16-be').hex().upper()}>"
+            entries = [f"<{code}> <{_LOOKALIKE.sub(_ideograph, t).encode('utf-16-be').hex()}>"
                        for code, t in sorted(mapping.items())]
-            blocks = "".join(f"{len(entries[i:i + 100])} beginbfchar\n" + "\n".join(entries[i:i + 100])
-                             + "\nendbfchar\n" for i in range(0, len(entries), 100))
+            chunks = [entries[i:i + 100] for i in range(0, len(entries), 100)]  # 100 at most
+            blocks = "".join(f"{len(chunk)} beginbfchar\n" + "\n".join(chunk) + "\nendbfchar\n"
+                             for chunk in chunks)
             head = cmap[: min(cmap.index(m) for m in ("beginbfchar", "beginbfrange") if m in cmap)]
             head = head[: head.rstrip().rfind("\n") + 1]  # drop the count before the first block
             tail = cmap[cmap.index("endcmap"):]
@@ -471,7 +474,7 @@ def print_edition(page, html_dir: Path, site_url: str, edition: str, output: Pat
         for leftover in (document, body, front):
             leftover.unlink(missing_ok=True)
     if report["mathErrors"]:
-        raise SystemExit(f"{edition}: MathJax reported {report['mathErrors']} errors in the print page")
+        raise SystemExit(f"{edition}: MathJax reported {report['mathErrors']} errors in the print")
     return {**report, "pages": pages, "pdf_pages": count, "seconds": time.monotonic() - start}
 
 

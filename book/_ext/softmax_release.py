@@ -182,7 +182,8 @@ def add_release_footer(
     )]
     errata = _errata_url(app, pagename, context)
     if errata:
-        parts.append(f'<a class="softmax-errata" href="{html.escape(errata)}">{words["errata"]}</a>')
+        errata = html.escape(errata)
+        parts.append(f'<a class="softmax-errata" href="{errata}">{words["errata"]}</a>')
     parts.append(
         f'<a class="softmax-report-error" href="{html.escape(report)}" '
         f'rel="noopener">{words["report"]}</a>'
