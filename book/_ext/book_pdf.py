@@ -17,8 +17,8 @@ the contents with those numbers are printed separately, put in front (pages i, i
 links pointed at the body, and bookmarks added, with pypdf. An interactive figure is printed at
 its first setting, with a line that points to the web page where its sliders move.
 
-Both editions are printed by one browser, one after the other, each from the pages its own
-table of contents lists (the Chinese edition, ``zh/``, whatever pages ``book/zh/_toc.yml`` has
+Both editions are printed by one browser, side by side (each in a page with its own renderer
+process, so the two use both cores), each from the pages its own table of contents lists (the Chinese edition, ``zh/``, whatever pages ``book/zh/_toc.yml`` has
 when the book is built). The words the printing adds (title page, "Contents", the note under an
 interactive figure) come from ``EDITIONS``; the Chinese glyphs from Noto Sans CJK SC (Debian's
 ``fonts-noto-cjk``), which Chromium embeds, as it embeds every font it prints with.
@@ -27,6 +27,7 @@ interactive figure) come from ``EDITIONS``; the Chinese glyphs from Noto Sans CJ
 from __future__ import annotations
 
 import argparse
+import asyncio
 import copy
 import datetime
 import functools
@@ -274,13 +275,16 @@ async () => {
 """
 
 
-def print_pdf(page, url: str, output: Path, numbered: bool) -> dict:
-    page.goto(url, wait_until="load")
-    report = page.evaluate(WAIT_SCRIPT)
-    page.pdf(path=str(output), format="A4", print_background=True,
-             display_header_footer=numbered, header_template="<span></span>",
-             footer_template=FOOTER,
-             margin={"top": "16mm", "bottom": "18mm", "left": "15mm", "right": "15mm"})
+async def print_pdf(page, output: Path, numbered: bool, url: str | None = None) -> dict:
+    """Print the page (loading ``url`` first, if given) once it is loaded and typeset."""
+    if url is not None:
+        await page.goto(url, wait_until="commit")
+    await page.wait_for_load_state("load")
+    report = await page.evaluate(WAIT_SCRIPT)
+    await page.pdf(path=str(output), format="A4", print_background=True,
+                   display_header_footer=numbered, header_template="<span></span>",
+                   footer_template=FOOTER,
+                   margin={"top": "16mm", "bottom": "18mm", "left": "15mm", "right": "15mm"})
     return report
 
 
@@ -429,80 +433,109 @@ def assemble(front: Path, body: Path, output: Path, chapters: list, pages: list[
     return len(writer.pages)
 
 
-def print_edition(page, html_dir: Path, site_url: str, edition: str, output: Path) -> dict:
-    """Print one edition with an open browser page; the site is served at ``site_url``."""
-    start = time.monotonic()
-    spec = EDITIONS[edition]
-    words = spec["words"]
-    folder = html_dir / spec["folder"]
-    pages = navigation_order(folder / "index.html")
-    landing = BeautifulSoup((folder / pages[0]).read_text(encoding="utf-8"), "html.parser")
-    config = yaml.safe_load((REPO / spec["config"]).read_text(encoding="utf-8"))
-    root = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
-    repository = root["repository"]["url"].rstrip("/")  # named once, in the root _config.yml
-    base = (root.get("html") or {}).get("baseurl") or ""
-    where = (words["web_page"].replace("{url}", f"{base.rstrip('/')}/{{page}}") if base
-             else words["site_page"])
-    chapters = [page_article(folder / name, set(pages), words, where) for name in pages]
-    wanted = [_prefix(Path(name).stem, "top") for name in pages]
-    wanted += [anchor for _, _, sections in chapters for _, anchor in sections]
-    # Chromium writes a named destination (its page) for each element a link points to: these
-    # unseen links make one for every chapter and section the contents will list.
-    targets = "".join(f'<a href="#{anchor}"></a>' for anchor in wanted)
-    body_html = html_document(landing, f'<nav class="print-targets">{targets}</nav>'
-                              + "".join(str(wrapper) for _, wrapper, _ in chapters), spec["css"])
-    url = f"{site_url}/{spec['folder']}/{PRINT_PAGE}"
-    document = folder / PRINT_PAGE
-    output.parent.mkdir(parents=True, exist_ok=True)
-    body, front = output.with_suffix(".body.pdf"), output.with_suffix(".front.pdf")
-    try:
-        document.write_text(body_html, encoding="utf-8")
-        report = print_pdf(page, url, body, numbered=True)
-        found = destination_pages(body)
-        numbers = {anchor: found[anchor] for anchor in wanted if anchor in found}
-        missing = [a for a in wanted[: len(pages)] if a not in numbers]
+class EditionPrint:
+    """One edition's print: ``__init__`` reads its pages and writes its print page, ``run``
+    prints it in a browser page and writes the PDF, ``clean_up`` removes what it wrote."""
+
+    def __init__(self, html_dir: Path, site_url: str, edition: str, output: Path) -> None:
+        self.start = time.monotonic()
+        self.edition, self.output = edition, output
+        spec = EDITIONS[edition]
+        self.words, self.css = spec["words"], spec["css"]
+        folder = html_dir / spec["folder"]
+        self.pages = navigation_order(folder / "index.html")
+        self.landing = BeautifulSoup((folder / self.pages[0]).read_text(encoding="utf-8"),
+                                     "html.parser")
+        self.config = yaml.safe_load((REPO / spec["config"]).read_text(encoding="utf-8"))
+        root = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
+        self.repository = root["repository"]["url"].rstrip("/")  # named once, in the root's
+        base = (root.get("html") or {}).get("baseurl") or ""
+        where = (self.words["web_page"].replace("{url}", f"{base.rstrip('/')}/{{page}}") if base
+                 else self.words["site_page"])
+        self.chapters = [page_article(folder / name, set(self.pages), self.words, where)
+                         for name in self.pages]
+        self.wanted = [_prefix(Path(name).stem, "top") for name in self.pages]
+        self.wanted += [anchor for _, _, sections in self.chapters for _, anchor in sections]
+        # Chromium writes a named destination (its page) for each element a link points to:
+        # these unseen links make one for every chapter and section the contents will list.
+        targets = "".join(f'<a href="#{anchor}"></a>' for anchor in self.wanted)
+        body_html = html_document(
+            self.landing, f'<nav class="print-targets">{targets}</nav>'
+            + "".join(str(wrapper) for _, wrapper, _ in self.chapters), self.css)
+        self.url = f"{site_url}/{spec['folder']}/{PRINT_PAGE}"
+        self.document = folder / PRINT_PAGE
+        output.parent.mkdir(parents=True, exist_ok=True)
+        self.body, self.front = output.with_suffix(".body.pdf"), output.with_suffix(".front.pdf")
+        self.document.write_text(body_html, encoding="utf-8")
+
+    async def run(self, page) -> dict:
+        report = await print_pdf(page, self.body, numbered=True, url=self.url)
+        found = destination_pages(self.body)
+        numbers = {anchor: found[anchor] for anchor in self.wanted if anchor in found}
+        missing = [a for a in self.wanted[: len(self.pages)] if a not in numbers]
         if missing:
-            raise SystemExit(f"{edition}: no page found for the chapters {missing}")
-        document.write_text(html_document(landing, front_matter(
-            config, repository, words, chapters, pages, numbers), spec["css"]), encoding="utf-8")
-        print_pdf(page, url, front, numbered=False)
+            raise SystemExit(f"{self.edition}: no page found for the chapters {missing}")
+        self.document.write_text(html_document(self.landing, front_matter(
+            self.config, self.repository, self.words, self.chapters, self.pages, numbers),
+            self.css), encoding="utf-8")
+        await print_pdf(page, self.front, numbered=False, url=self.url)
         version, commit = release()
-        count = assemble(front, body, output, chapters, pages, numbers, {
-            "/Title": config.get("title", ""), "/Author": config.get("author", ""),
+        count = assemble(self.front, self.body, self.output, self.chapters, self.pages, numbers, {
+            "/Title": self.config.get("title", ""), "/Author": self.config.get("author", ""),
             "/Subject": f"version {version}, commit {commit}"})
-    finally:
-        for leftover in (document, body, front):
+        if report["mathErrors"]:
+            raise SystemExit(f"{self.edition}: MathJax reported {report['mathErrors']} errors")
+        return {**report, "pages": self.pages, "pdf_pages": count, "output": self.output,
+                "seconds": time.monotonic() - self.start}
+
+    def clean_up(self) -> None:
+        for leftover in (self.document, self.body, self.front):
             leftover.unlink(missing_ok=True)
-    if report["mathErrors"]:
-        raise SystemExit(f"{edition}: MathJax reported {report['mathErrors']} errors in the print")
-    return {**report, "pages": pages, "pdf_pages": count, "seconds": time.monotonic() - start}
+
+
+async def _print_all(prints: list[EditionPrint]) -> list[dict]:
+    from playwright.async_api import async_playwright
+
+    async def allow_local(route):
+        if urlsplit(route.request.url).hostname == "127.0.0.1":
+            await route.continue_()
+        else:
+            await route.abort()
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        pages = []
+        for _ in prints:
+            page = await browser.new_page(viewport={"width": 1000, "height": 1400})
+            page.set_default_timeout(900_000)
+            await page.route("**/*", allow_local)
+            pages.append(page)
+        reports = await asyncio.gather(*(job.run(page) for job, page in zip(prints, pages)))
+        await browser.close()
+    return reports
 
 
 def build(html_dir: Path, editions: list[str]) -> dict[str, dict]:
-    """Print each edition to its PDF in the site (``EDITIONS[...]["pdf"]``), with one browser."""
-    from playwright.sync_api import sync_playwright
+    """Print each edition to its PDF in the site (``EDITIONS[...]["pdf"]``), with one browser.
 
+    The editions print side by side, each in a browser page of its own: a page's typesetting
+    and printing (most of the time) run in its own renderer process, so two editions use both
+    cores of a two-core machine."""
     handler = functools.partial(_Quiet, directory=str(html_dir))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     site_url = f"http://127.0.0.1:{server.server_address[1]}"
-    reports = {}
+    prints: list[EditionPrint] = []
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            for edition in editions:
-                page = browser.new_page(viewport={"width": 1000, "height": 1400})
-                page.set_default_timeout(900_000)
-                page.route("**/*", lambda r: r.continue_() if urlsplit(r.request.url).hostname
-                           == "127.0.0.1" else r.abort())
-                output = html_dir / EDITIONS[edition]["pdf"]
-                reports[edition] = {**print_edition(page, html_dir, site_url, edition, output),
-                                    "output": output}
-                page.close()
-            browser.close()
+        for edition in editions:
+            prints.append(EditionPrint(html_dir, site_url, edition,
+                                       html_dir / EDITIONS[edition]["pdf"]))
+        reports = asyncio.run(_print_all(prints))
     finally:
+        for job in prints:
+            job.clean_up()
         server.shutdown()
-    return reports
+    return {job.edition: report for job, report in zip(prints, reports)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -516,11 +549,14 @@ def main(argv: list[str] | None = None) -> None:
                                 if (args.html_dir / spec["folder"] / "index.html").is_file()]
     if not editions:
         raise SystemExit(f"{args.html_dir}: no built edition (run jupyter-book build first)")
+    start = time.monotonic()
     for edition, report in build(args.html_dir, editions).items():
         size = report["output"].stat().st_size / 2**20
         print(f"{edition}: {report['output']}: {report['pdf_pages']} PDF pages ({size:.1f} MiB) "
               f"from {len(report['pages'])} pages of the site, {report['math']} formulas, "
-              f"{report['widgets']} interactive figures, in {report['seconds']:.0f} s")
+              f"{report['widgets']} interactive figures, done {report['seconds']:.0f} s after "
+              "it started")
+    print(f"{len(editions)} PDFs in {time.monotonic() - start:.0f} s")
 
 
 if __name__ == "__main__":
