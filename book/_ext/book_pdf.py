@@ -18,10 +18,12 @@ links pointed at the body, and bookmarks added, with pypdf. An interactive figur
 its first setting, with a line that points to the web page where its sliders move.
 
 Both editions are printed by one browser, side by side (each in a page with its own renderer
-process, so the two use both cores), each from the pages its own table of contents lists (the Chinese edition, ``zh/``, whatever pages ``book/zh/_toc.yml`` has
-when the book is built). The words the printing adds (title page, "Contents", the note under an
-interactive figure) come from ``EDITIONS``; the Chinese glyphs from Noto Sans CJK SC (Debian's
-``fonts-noto-cjk``), which Chromium embeds, as it embeds every font it prints with.
+process, so the two use both cores), each from the pages its own table of contents lists (the
+Chinese edition, ``zh/``: whatever pages ``book/zh/_toc.yml`` has when the book is built). The
+words the printing adds (title page, "Contents", the note under an interactive figure) come from
+``EDITIONS``; the Chinese glyphs from Noto Sans CJK SC (Debian's ``fonts-noto-cjk``), which
+Chromium embeds, as it embeds every font it prints with (``unify_ideographs`` then fixes the text
+layer of the glyphs it names after Kangxi radicals).
 """
 
 from __future__ import annotations
