@@ -75,6 +75,8 @@ html, body { background: #fff !important; }
 .print-toc .toc-line a { color: inherit; text-decoration: none; }
 pre, .highlight pre { white-space: pre-wrap !important; word-break: break-word; }
 .headerlink, .smx-viz-banner, .smx-viz-controls, .smx-viz-nojs, .toggle-button { display: none !important; }
+/* A code cell the web hides behind a toggle stays hidden on paper, dead toggle and all. */
+details.hide.above-input { display: none !important; }
 .smx-viz-print-note { font-size: .85em; font-style: italic; margin: .3em 0 1em; }
 .cell_output img, .smx-viz svg { max-width: 100% !important; height: auto; }
 figure, .cell_input, .cell_output, .smx-viz, .proof, .theorem, .admonition { break-inside: avoid-page; }
