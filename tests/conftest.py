@@ -189,6 +189,8 @@ def block_outside_world(page, blocked: list[str]) -> None:
 # --- The PDF, printed once per session from the built site ---------------------------------------
 
 PDF_PATH = HTML_DIR / "softmax-book.pdf"
+# Each edition's PDF, where its pages' download menus link it (book/_ext/book_pdf.py EDITIONS).
+PDF_PATHS = {"en": PDF_PATH, "zh": HTML_DIR / "zh" / "softmax-book.pdf"}
 
 
 def readme_pdf_command() -> str:
@@ -207,17 +209,20 @@ class BookPdf:
     returncode: int
     log: str
     seconds: float
-    path: Path
+    path: Path  # the English edition's
+    paths: dict[str, Path]  # edition -> its PDF
 
 
 @pytest.fixture(scope="session")
 def book_pdf(book_build: BookBuild) -> BookPdf:
-    """Print this session's build to ``_build/html/softmax-book.pdf``, once, as the README says.
+    """Print this session's build to ``_build/html/softmax-book.pdf`` and the Chinese edition's
+    to ``_build/html/zh/softmax-book.pdf``, once, with the README's one command.
 
-    The site's download menu links that file, so the site tests wait for it too.
+    The site's download menus link those files, so the site tests wait for them too.
     """
     need(Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM} (apt-get install chromium)")
-    PDF_PATH.unlink(missing_ok=True)
+    for path in PDF_PATHS.values():
+        path.unlink(missing_ok=True)
     argv = shlex.split(readme_pdf_command())
     argv[0] = sys.executable if argv[0] == "python" else argv[0]
     start = time.monotonic()
@@ -226,4 +231,5 @@ def book_pdf(book_build: BookBuild) -> BookPdf:
     )
     log = done.stdout + done.stderr
     (BUILD_DIR / "book-pdf.log").write_text(log, encoding="utf-8")
-    return BookPdf(readme_pdf_command(), done.returncode, log, time.monotonic() - start, PDF_PATH)
+    return BookPdf(readme_pdf_command(), done.returncode, log, time.monotonic() - start, PDF_PATH,
+                   dict(PDF_PATHS))

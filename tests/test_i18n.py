@@ -357,3 +357,107 @@ def test_a_warning_of_the_chinese_build_is_repeated_by_the_english_one(tmp_path,
 def test_a_clean_chinese_build_is_copied_into_the_english_site(tmp_path, monkeypatch):
     assert _finish(tmp_path, monkeypatch, "build succeeded.\n") == []
     assert (tmp_path / "html" / "zh" / "index.html").exists()
+
+
+# --- the words sphinx-proof and sphinx-exercise write themselves ----------------------------------
+
+# English words these extensions write into a page, and sphinx-exercise's own Chinese for
+# "Exercise" (练习), which the glossary replaces with 习题: none may show on a Chinese page.
+EXTENSION_ENGLISH = re.compile(r"\b(Proof|Theorem|Definition|Proposition|Corollary|Remark|Exercise|"
+                               r"Solution)\b|练习")
+
+MINI_CONF = """
+import sys
+sys.path.insert(0, {ext!r})
+extensions = ["myst_parser", "sphinx_proof", "sphinx_exercise", "softmax_i18n"]
+language = {language!r}
+html_theme = "basic"
+"""
+
+MINI_INDEX = """
+Title
+=====
+
+.. prf:theorem:: Symmetry
+   :label: thm-mini
+
+   The Jacobian is symmetric.
+
+.. prf:proof::
+   Swap *i* and *j*.
+
+.. prf:definition:: Softmax
+   :label: def-mini
+
+   A function.
+
+See :prf:ref:`thm-mini`.
+
+.. exercise:: Try it
+   :label: ex-mini
+
+   Show it.
+
+.. solution:: ex-mini
+
+   Done.
+"""
+
+
+def _build_mini_book(tmp_path, language: str) -> str:
+    """A one-page Sphinx project with a theorem, a proof, a definition, an exercise and its
+    solution, built in its own process (the catalogues are process-wide) with softmax_i18n."""
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "conf.py").write_text(
+        MINI_CONF.format(ext=str(REPO / "book" / "_ext"), language=language), encoding="utf-8")
+    (source / "index.rst").write_text(MINI_INDEX, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-b", "html", "-q", str(source), str(tmp_path / "html")],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "SOFTMAX_BOOK_EDITIONS": "zh"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return (tmp_path / "html" / "index.html").read_text(encoding="utf-8")
+
+
+def _article_text(page_html: str) -> str:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page_html, "html.parser")
+    body = soup.select_one("article") or soup.select_one("div.body") or soup
+    for hidden in body.select("script, style, .math, .headerlink"):
+        hidden.decompose()
+    return body.get_text(" ", strip=True)
+
+
+def test_the_glossary_fixes_the_words_of_theorems_proofs_exercises_and_solutions():
+    """EXTENSION_WORDS says what book/zh/_glossary.md says for theorem, proof, exercise and
+    solution."""
+    rows = {}
+    for line in softmax_i18n.GLOSSARY.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) >= 2:
+            for english, chinese in zip(cells[0].split(", "), cells[1].split("、")):
+                rows[english] = chinese
+    words = {**softmax_i18n.EXTENSION_WORDS["proof"], **softmax_i18n.EXTENSION_WORDS["exercise"]}
+    for english in ("theorem", "proof", "exercise", "solution"):
+        assert words[english.title()] == rows[english], english
+
+
+@pytest.mark.slow
+def test_a_chinese_page_shows_the_glossarys_words_for_theorems_proofs_and_exercises(tmp_path):
+    text = _article_text(_build_mini_book(tmp_path, "zh_CN"))
+    assert not EXTENSION_ENGLISH.search(text), text
+    for words in ("定理 1 (Symmetry)", "证明：Swap", "定义 1 (Softmax)", "习题 1 (Try it)",
+                  "解答 习题 1", "See 定理 1"):
+        assert words in text, (words, text)
+
+
+@pytest.mark.slow
+def test_the_english_words_stay_english_in_an_english_build(tmp_path):
+    text = _article_text(_build_mini_book(tmp_path, "en"))
+    for words in ("Theorem 1 (Symmetry)", "Proof. Swap", "Exercise 1 (Try it)",
+                  "Solution to Exercise 1"):
+        assert words in text, (words, text)
+    assert not re.search("[\u4e00-\u9fff]", text), text

@@ -20,10 +20,18 @@
    page in this edition if it exists here, else to the English page, marked "（英文）". A Chinese
    chapter can thus point at chapters that are not translated yet, and the link moves to the
    Chinese page, without an edit, once its translation exists.
+
+5. The words that sphinx-proof and sphinx-exercise write themselves (not our text) follow the
+   glossary in the Chinese build: 定理, 证明, 习题, 解答, ... Their titles come from the extensions'
+   gettext catalogues ``proof`` and ``exercise``; ``EXTENSION_WORDS`` is put in front of those
+   (the extensions' own zh_CN catalogues stay behind it for any word it lacks; sphinx-exercise's
+   says 练习 for "Exercise"). sphinx-proof writes "Proof. " into the text of every proof itself,
+   untranslated: ``translate_proof_prefix`` replaces it, and its index page gets a Chinese name.
 """
 
 from __future__ import annotations
 
+import gettext
 import os
 import re
 import shlex
@@ -36,6 +44,7 @@ from typing import Any
 import yaml
 from docutils import nodes
 from sphinx.application import Sphinx
+from sphinx import locale
 from sphinx.config import Config
 from sphinx.util import logging
 
@@ -178,6 +187,82 @@ def chinese_binder_link(app: Sphinx, config: Config) -> None:
         }
 
 
+# --- sphinx-proof's and sphinx-exercise's own words, in the glossary's Chinese -----------------
+
+# Catalogue -> English message -> Chinese. "Theorem", "Proof", "Exercise", "Solution" are the
+# glossary's (book/zh/_glossary.md: 定理、证明, 习题、解答; a test holds them to it); the other
+# kinds of statement the book uses are named as Chinese mathematics textbooks name them.
+EXTENSION_WORDS = {
+    "proof": {
+        "Theorem": "定理", "Proof": "证明", "Definition": "定义", "Proposition": "命题",
+        "Corollary": "推论", "Lemma": "引理", "Remark": "注记", "Assumption": "假设",
+        "Example": "例", "Proof Index": "定理索引",
+    },
+    "exercise": {"Exercise": "习题", "Solution": "解答", "Solution to": "解答"},
+}
+# sphinx-proof's ProofDirective prepends this to a proof's first line, in every language.
+PROOF_PREFIX = "Proof. "
+
+
+class _Words(gettext.NullTranslations):
+    """A catalogue from a dict, in front of the extension's own (its fallback)."""
+
+    def __init__(self, words: dict[str, str], fallback: gettext.NullTranslations | None):
+        super().__init__()
+        self.words = words
+        if fallback is not None:
+            self.add_fallback(fallback)
+
+    def gettext(self, message: str) -> str:
+        return self.words.get(message) or super().gettext(message)
+
+
+def chinese_extension_words(app: Sphinx, config: Config) -> None:
+    """Chinese build: the glossary's words in front of sphinx-proof's and sphinx-exercise's
+    catalogues. Runs before their own config-inited handlers (sphinx-exercise reads "Exercise"
+    into ``numfig_format`` there)."""
+    if not is_chinese(config):
+        return
+    for catalog, words in EXTENSION_WORDS.items():
+        key = ("general", catalog)  # where Sphinx's add_message_catalog registers a catalogue
+        own = locale.translators.get(key)
+        if isinstance(own, _Words):  # already in front (a second build in this process)
+            own = own._fallback
+        locale.translators[key] = _Words(words, own)
+    try:
+        from sphinx_proof.domain import ProofDomain, ProofIndex
+    except ImportError:
+        return
+
+    class ChineseProofIndex(ProofIndex):
+        localname = EXTENSION_WORDS["proof"]["Proof Index"]
+        shortname = EXTENSION_WORDS["proof"]["Proof"]
+
+        def generate(self, docnames=None):
+            content, collapse = super().generate(docnames)
+            kinds = EXTENSION_WORDS["proof"]
+            return [(letter, [(*entry[:6], kinds.get(entry[6].title(), entry[6]))
+                              for entry in entries]) for letter, entries in content], collapse
+
+    class ChineseProofDomain(ProofDomain):
+        indices = [ChineseProofIndex]
+
+    app.add_domain(ChineseProofDomain, override=True)
+
+
+def translate_proof_prefix(app: Sphinx, doctree: nodes.document) -> None:
+    """Chinese build: sphinx-proof's hard-coded "Proof. " at the start of a proof -> 证明："""
+    if not is_chinese(app.config):
+        return
+    for proof in doctree.findall(nodes.admonition):
+        if "proof" not in proof["classes"]:
+            continue
+        first = proof.next_node(nodes.Text)
+        if first is not None and first.startswith(PROOF_PREFIX):
+            chinese = EXTENSION_WORDS["proof"]["Proof"] + "：" + first[len(PROOF_PREFIX):]
+            first.parent.replace(first, nodes.Text(chinese))
+
+
 # --- the language switch ------------------------------------------------------------------------
 
 def _translated(page: str) -> bool:
@@ -255,6 +340,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", inherit_repository, priority=400)   # before softmax_book
     app.connect("config-inited", chinese_binder_link, priority=600)  # after softmax_book
     app.connect("config-inited", chinese_search_dictionary)
+    app.connect("config-inited", chinese_extension_words, priority=300)  # before sphinx-exercise's
+    app.connect("doctree-read", translate_proof_prefix)
     app.connect("builder-inited", start_chinese_build)
     app.connect("build-finished", finish_chinese_build)
     app.connect("html-page-context", add_language_switch)

@@ -11,12 +11,14 @@
    ``.github/ISSUE_TEMPLATE/errata.yml``, its ``version`` and ``chapter`` fields filled in from
    the URL. The repository is the one ``repository.url`` in ``_config.yml`` names.
 
-3. The download menu of every page links the PDF of the whole book (``softmax_pdf``, a path in the
-   built site; ``book/_ext/book_pdf.py`` prints it from the built pages after the build).
+3. The download menu of every page links the PDF of the whole book in the page's edition
+   (``softmax_pdf``, a path in the edition's built site; ``book/_ext/book_pdf.py`` prints both
+   from the built pages after the build).
 
 The Chinese edition (``book/zh``, ``language = "zh_CN"``, copied into ``_build/html/zh/``) uses this
-extension too: its footer is in Chinese, the report link names the page as ``zh/<page>.html``, and
-the errata page and the PDF, which exist in English only, are the English edition's, one folder up.
+extension too: one builder for both, its words from ``WORDS`` by edition. The Chinese footer is in
+Chinese, its report link names the page as ``zh/<page>.html``, its errata link goes to the English
+errata page one folder up (there is no Chinese one), and its download menu offers the Chinese PDF.
 """
 
 from __future__ import annotations
@@ -126,45 +128,66 @@ def _plain_title(context: dict[str, Any]) -> str:
     return title or context.get("pagename", "")
 
 
+# The words of the footer and of the download menu's PDF entry, by edition. The report link's
+# prefilled version field stays English in both (the errata form is in English).
+WORDS = {
+    "en": {
+        "release": "The Softmax Book, version {version}, built from {built}.",
+        "modified": " + local changes",
+        "errata": "Errata and changes",
+        "report": "Report an error on this page",
+        "pdf": "Book (PDF)",
+        "pdf_tooltip": "Download the whole book as a PDF",
+    },
+    "zh": {
+        "release": "《Softmax 之书》，版本 {version}，构建自 {built}",
+        "modified": "（含未提交的改动）",
+        "errata": "勘误与修订（英文）",  # the errata page exists in English only
+        "report": "报告本页的错误",
+        "pdf": "全书 PDF",
+        "pdf_tooltip": "下载全书的 PDF",
+    },
+}
+
+
+def _edition(config: Config) -> str:
+    return "zh" if _chinese(config) else "en"
+
+
+def _errata_url(app: Sphinx, pagename: str, context: dict[str, Any]) -> str | None:
+    """The errata page, which exists in the English edition only (one folder up from zh/)."""
+    if not _chinese(app.config):
+        return context["pathto"](ERRATA_DOC) if ERRATA_DOC in app.env.found_docs else None
+    if (app.softmax_root / f"{ERRATA_DOC}.md").is_file():
+        return f"{_to_english_site(pagename)}{ERRATA_DOC}.html"
+    return None
+
+
 def add_release_footer(
     app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
 ) -> None:
     """Put the version, the commit, the errata page and the report link in the page's footer."""
     release = app.softmax_release
-    repository = _repository_url(app.config)
+    words = WORDS[_edition(app.config)]
     version, commit = release["version"], release["commit"]
-    built_from = f"commit {commit}" + (" + local changes" if release["modified"] else "")
-    chinese = _chinese(app.config)
+    modified = release["modified"]
+    built_from = f"commit {commit}" + (WORDS["en"]["modified"] if modified else "")
     report = errata_issue_url(
-        repository, version, built_from, _plain_title(context),
-        f"zh/{pagename}.html" if chinese else f"{pagename}.html",
+        _repository_url(app.config), version, built_from, _plain_title(context),
+        f"zh/{pagename}.html" if _chinese(app.config) else f"{pagename}.html",
     )
-    if chinese:
-        built = f"commit {commit}" + ("（含未提交的改动）" if release["modified"] else "")
-        parts = [
-            f'《Softmax 之书》，版本 <span class="softmax-version">{html.escape(version)}</span>，'
-            f'构建自 <span class="softmax-commit">{html.escape(built)}</span>'
-        ]
-        if (app.softmax_root / f"{ERRATA_DOC}.md").is_file():
-            errata = f"{_to_english_site(pagename)}{ERRATA_DOC}.html"
-            parts.append(f'<a class="softmax-errata" href="{html.escape(errata)}">勘误与修订（英文）</a>')
-        parts.append(
-            f'<a class="softmax-report-error" href="{html.escape(report)}" '
-            'rel="noopener">报告本页的错误</a>'
-        )
-        footer = '<p class="softmax-release">' + " &middot; ".join(parts) + "</p>"
-        context["theme_extra_footer"] = (context.get("theme_extra_footer") or "") + footer
-        return
-    parts = [
-        f'The Softmax Book, version <span class="softmax-version">{html.escape(version)}</span>, '
-        f'built from <span class="softmax-commit">{html.escape(built_from)}</span>.'
-    ]
-    if ERRATA_DOC in app.env.found_docs:
-        errata = context["pathto"](ERRATA_DOC)
-        parts.append(f'<a class="softmax-errata" href="{html.escape(errata)}">Errata and changes</a>')
+    built = f"commit {commit}" + (words["modified"] if modified else "")
+    parts = [words["release"].format(
+        version=f'<span class="softmax-version">{html.escape(version)}</span>',
+        built=f'<span class="softmax-commit">{html.escape(built)}</span>',
+    )]
+    errata = _errata_url(app, pagename, context)
+    if errata:
+        errata = html.escape(errata)
+        parts.append(f'<a class="softmax-errata" href="{errata}">{words["errata"]}</a>')
     parts.append(
         f'<a class="softmax-report-error" href="{html.escape(report)}" '
-        'rel="noopener">Report an error on this page</a>'
+        f'rel="noopener">{words["report"]}</a>'
     )
     footer = '<p class="softmax-release">' + " &middot; ".join(parts) + "</p>"
     context["theme_extra_footer"] = (context.get("theme_extra_footer") or "") + footer
@@ -173,23 +196,22 @@ def add_release_footer(
 def add_pdf_to_download_menu(
     app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
 ) -> None:
-    """Offer the whole book as a PDF in the page's download menu, beside the page's own files."""
+    """Offer the edition's whole book as a PDF in the page's download menu, beside the page's
+    own files (each edition's PDF sits at the root of its site: ``softmax-book.pdf``,
+    ``zh/softmax-book.pdf``)."""
     pdf = app.config.softmax_pdf
     if not pdf:
         return
-    if _chinese(app.config):  # the English edition's PDF: there is no Chinese one yet
-        url, text, tooltip = f"{_to_english_site(pagename)}{pdf}", "全书 PDF（英文）", "下载全书的 PDF（英文版）"
-    else:
-        url, text, tooltip = context["pathto"](pdf, 1), "Book (PDF)", "Download the whole book as a PDF"
+    words = WORDS[_edition(app.config)]
     for group in context.get("header_buttons", []):
         if group.get("label") == "download-buttons":
             group["buttons"].insert(
                 0,
                 {
                     "type": "link",
-                    "url": url,
-                    "text": text,
-                    "tooltip": tooltip,
+                    "url": context["pathto"](pdf, 1),
+                    "text": words["pdf"],
+                    "tooltip": words["pdf_tooltip"],
                     "icon": "fas fa-book",
                     "label": "download-book-pdf-button",
                 },
