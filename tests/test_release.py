@@ -159,8 +159,7 @@ def test_every_page_shows_version_commit_and_a_prefilled_report_link(
                 continue
             if not (seen["visible"] and seen["reportVisible"]):
                 problems.append(f"{path}: footer or report link not visible")
-            # The Chinese edition (zh/) words its footer in Chinese; its errata page is the
-            # English one (../book/errata.html), so the errata check below holds for both.
+            # The Chinese edition (zh/) words its footer in Chinese and links its own errata page.
             chinese = path.startswith("zh/")
             says = f"版本 {version}，" if chinese else f"version {version},"
             if says not in seen["text"] or f"commit {commit}" not in seen["text"]:
@@ -168,7 +167,8 @@ def test_every_page_shows_version_commit_and_a_prefilled_report_link(
             report_text = "报告本页的错误" if chinese else "Report an error on this page"
             if seen["reportText"] != report_text:
                 problems.append(f"{path}: report link reads {seen['reportText']!r}")
-            if not (seen["errata"] or "").split("#")[0].endswith("/book/errata.html"):
+            errata_page = "/zh/errata.html" if chinese else "/book/errata.html"
+            if not (seen["errata"] or "").split("#")[0].endswith(errata_page):
                 problems.append(f"{path}: errata link {seen['errata']!r}")
             url = urlsplit(seen["report"] or "")
             query = {key: values[0] for key, values in parse_qs(url.query).items()}

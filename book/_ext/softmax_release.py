@@ -17,8 +17,9 @@
 
 The Chinese edition (``book/zh``, ``language = "zh_CN"``, copied into ``_build/html/zh/``) uses this
 extension too: one builder for both, its words from ``WORDS`` by edition. The Chinese footer is in
-Chinese, its report link names the page as ``zh/<page>.html``, its errata link goes to the English
-errata page one folder up (there is no Chinese one), and its download menu offers the Chinese PDF.
+Chinese, its report link names the page as ``zh/<page>.html``, its errata link goes to the Chinese
+errata page (to the English one, one folder up, while there is no translation), and its download
+menu offers the Chinese PDF.
 """
 
 from __future__ import annotations
@@ -142,7 +143,7 @@ WORDS = {
     "zh": {
         "release": "《Softmax 之书》，版本 {version}，构建自 {built}",
         "modified": "（含未提交的改动）",
-        "errata": "勘误与修订（英文）",  # the errata page exists in English only
+        "errata": "勘误与修订",
         "report": "报告本页的错误",
         "pdf": "全书 PDF",
         "pdf_tooltip": "下载全书的 PDF",
@@ -155,10 +156,11 @@ def _edition(config: Config) -> str:
 
 
 def _errata_url(app: Sphinx, pagename: str, context: dict[str, Any]) -> str | None:
-    """The errata page, which exists in the English edition only (one folder up from zh/)."""
-    if not _chinese(app.config):
-        return context["pathto"](ERRATA_DOC) if ERRATA_DOC in app.env.found_docs else None
-    if (app.softmax_root / f"{ERRATA_DOC}.md").is_file():
+    """The edition's errata page; in the Chinese edition without one, the English page."""
+    own = ERRATA_DOC if not _chinese(app.config) else ERRATA_DOC.removeprefix("book/")
+    if own in app.env.found_docs:
+        return context["pathto"](own)
+    if _chinese(app.config) and (app.softmax_root / f"{ERRATA_DOC}.md").is_file():
         return f"{_to_english_site(pagename)}{ERRATA_DOC}.html"
     return None
 
