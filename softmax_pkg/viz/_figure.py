@@ -171,8 +171,8 @@ class InteractiveFigure:
     """
 
     kind: ClassVar[str]
-    #: What the figure shows, for a reader who cannot see it: the static page's SVG says it
-    #: (aria-label), followed by the current position of each slider.
+    # What the figure shows, for a reader who cannot see it (its alt text): the static page's
+    # SVG says it as its aria-label, followed by the current position of each slider.
     description: ClassVar[str]
     controls: tuple[Control, ...]
     figsize: ClassVar[tuple[float, float]] = (6.4, 3.4)

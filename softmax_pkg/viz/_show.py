@@ -47,11 +47,16 @@ GRAPHICS_CONTRAST = 3.0
 # A colour whose channels differ by less than this is a grey, a frame colour, not a data colour.
 NEUTRAL_SPREAD = 0.08
 
-# Shows the dark PNG instead of the light one on a page in the dark theme. Scoped to
+# Shows the dark PNG instead of the light one on a page in the dark theme, and takes away the
+# light box (background and padding) that pydata-sphinx-theme puts behind a notebook's images and
+# HTML outputs in that theme: the dark version is made for the page's own background. Scoped to
 # html[data-theme="dark"], it matches nothing in JupyterLab or in print.
 DARK_STYLE = (
-    '<style>html[data-theme="dark"] img.smx-figure-dark{display:inline!important}'
-    'html[data-theme="dark"] img.smx-figure-light{display:none!important}</style>'
+    '<style>html[data-theme="dark"] img.smx-figure-dark{display:inline!important;'
+    "background:none!important;padding:0!important}"
+    'html[data-theme="dark"] img.smx-figure-light{display:none!important}'
+    'html[data-theme="dark"] .text_html:has(img.smx-figure){background:none!important;'
+    "padding:0!important}</style>"
 )
 
 
@@ -206,8 +211,7 @@ def show(alt: str, fig: Figure | None = None) -> None:
     """Display a figure with its alt text, readable in the site's light and dark theme.
 
     Use it where a chapter would call ``plt.show()``. The figure is rendered as drawn and in a
-    dark version (:func:`dark_variant`), displayed once (see the module's docstring), and then
-    closed, as ``plt.show()`` closes it in a notebook.
+    dark version, displayed once, and then closed, as ``plt.show()`` closes it in a notebook.
 
     Parameters
     ----------
@@ -224,6 +228,21 @@ def show(alt: str, fig: Figure | None = None) -> None:
         If ``alt`` is not a string.
     ValueError
         If ``alt`` is empty.
+
+    Notes
+    -----
+    The output's ``text/html`` holds both versions as ``<img>`` with the alt text. The dark one
+    is hidden by its own ``style`` attribute, so JupyterLab, nbviewer and print show the light
+    one alone; a style rule scoped to ``html[data-theme="dark"]`` (the book theme's dark mode)
+    shows the dark one instead. ``image/png`` (the light version) and ``text/plain`` (the alt
+    text) serve front ends without HTML or without images.
+
+    The dark version keeps the data colours and recolours what frames them: the background
+    becomes transparent; black and grey text, axes, ticks and neutral lines move to the same
+    place between the dark theme's text colour and its background; a chromatic colour too dark
+    for the dark page is lightened to a contrast of 3:1. In axes that hold a picture (an image,
+    a colour-mapped mesh or contour fill) only the frame changes: what is drawn on the picture
+    was chosen against its colours.
 
     Examples
     --------
