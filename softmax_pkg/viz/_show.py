@@ -122,12 +122,9 @@ def _recolor(artist: Artist) -> None:
     elif isinstance(artist, Line2D):
         artist.set_color(dark_color(artist.get_color()))
         for part in ("markerfacecolor", "markeredgecolor", "markerfacecoloralt"):
-            value = artist.get_markerfacecoloralt() if part.endswith("alt") else (
-                artist.get_markerfacecolor() if part == "markerfacecolor"
-                else artist.get_markeredgecolor())
-            if isinstance(value, str) and value in ("none", "auto"):
-                continue
-            artist.set(**{part: dark_color(value)})
+            value = getattr(artist, f"get_{part}")()
+            if not (isinstance(value, str) and value in ("none", "auto")):
+                artist.set(**{part: dark_color(value)})
     elif isinstance(artist, Patch):
         artist.set_facecolor(dark_color(artist.get_facecolor()))
         artist.set_edgecolor(dark_color(artist.get_edgecolor()))
