@@ -704,3 +704,11 @@ def test_every_chapter_figure_is_shown_with_show_and_an_alt_text():
                 ):
                     problems.append(f"{path.name} cell {index}: show() without label(...)")
     assert not problems, "\n".join(problems)
+
+
+def test_the_dark_version_turns_a_black_marker_light(monkeypatch):
+    """A marker drawn in the line's colour ("k." in a chapter) follows the line, once."""
+    pngs = _pngs(_shown(monkeypatch, lambda fig, ax: (ax.plot([0.5], [0.5], "k.", markersize=40),
+                                                      ax.axis("off"))))
+    opaque = pngs["dark"][pngs["dark"][..., 3] == 255][:, :3].astype(int)
+    assert np.sum(np.all(np.abs(opaque - DARK_TEXT) <= 2, axis=1)) > 100

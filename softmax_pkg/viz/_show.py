@@ -120,11 +120,11 @@ def _recolor(artist: Artist) -> None:
         if box is not None:
             _recolor(box)
     elif isinstance(artist, Line2D):
-        artist.set_color(dark_color(artist.get_color()))
-        for part in ("markerfacecolor", "markeredgecolor", "markerfacecoloralt"):
-            value = getattr(artist, f"get_{part}")()
-            if not (isinstance(value, str) and value in ("none", "auto")):
-                artist.set(**{part: dark_color(value)})
+        # The marker colours first: an "auto" one reads as the line's colour, not yet changed.
+        parts = ("color", "markerfacecolor", "markeredgecolor", "markerfacecoloralt")
+        colors = {part: getattr(artist, f"get_{part}")() for part in parts}
+        artist.set(**{part: dark_color(value) for part, value in colors.items()
+                      if not (isinstance(value, str) and value in ("none", "auto"))})
     elif isinstance(artist, Patch):
         artist.set_facecolor(dark_color(artist.get_facecolor()))
         artist.set_edgecolor(dark_color(artist.get_edgecolor()))
