@@ -74,7 +74,10 @@ async () => {
       .map((img) => img.getAttribute("src")),
     figures: document.querySelectorAll(".cell_output img").length,
     // Accessibility: an image a screen reader can name, a control it can announce.
+    // (Icons marked aria-hidden are decoration a screen reader skips: the theme's buttons
+    // carry their own names.)
     missingAlt: Array.from(document.querySelectorAll("img, svg[role=img]"))
+      .filter((node) => !node.closest("[aria-hidden=true]"))
       .filter((node) => !(node.tagName === "IMG" ? (node.getAttribute("alt") || "").trim()
                                                   : accessibleName(node)))
       .map((node) => node.outerHTML.slice(0, 120)),

@@ -699,7 +699,7 @@ def test_every_chapter_figure_is_shown_with_show_and_an_alt_text():
                 name = ast.unparse(node.func)
                 if name == "plt.show":
                     problems.append(f"{path.name} cell {index}: plt.show()")
-                elif name == "show" and not (
+                elif name in ("show", "viz.show") and not (
                     node.args and isinstance(node.args[0], (ast.Call, ast.Subscript))
                 ):
                     problems.append(f"{path.name} cell {index}: show() without label(...)")
