@@ -146,15 +146,14 @@ def dark_variant(fig: Figure) -> None:
         if _is_picture(ax):
             for artist in (*ax.lines, *ax.patches, *ax.collections, *ax.texts, *ax.images):
                 kept.update(id(a) for a in artist.findobj())
-    fig.patch.set_facecolor("none")
-    for ax in fig.axes:
-        ax.patch.set_facecolor("none")
+    # The figure's and the axes' backgrounds: the page shows through.
+    backgrounds = [fig.patch, *(ax.patch for ax in fig.axes)]
+    for patch in backgrounds:
+        patch.set_facecolor("none")
+    kept.update(id(patch) for patch in backgrounds)
     for artist in fig.findobj():
-        if id(artist) in kept or isinstance(artist, AxesImage) or artist is fig.patch:
-            continue
-        if any(artist is ax.patch for ax in fig.axes):
-            continue
-        _recolor(artist)
+        if id(artist) not in kept and not isinstance(artist, AxesImage):
+            _recolor(artist)
 
 
 def _png(fig: Figure) -> bytes:
