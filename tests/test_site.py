@@ -560,3 +560,27 @@ def test_figures_and_widgets_are_readable_in_both_themes(theme_shots, what, them
     )
     if what == "figure":  # the theme's own version of each figure, and only that one
         assert shot["shown"] and all(f"smx-figure-{theme}" in c for c in shot["shown"]), shot
+
+
+def test_the_pdf_prints_each_chapter_figure_once_in_its_light_version(book_pdf, book_build):
+    """The PDF is printed from the site in the light theme: each figure of the English pages
+    appears once, and as its light version (a white corner; the dark one is transparent)."""
+    import base64
+    import collections
+    import io
+
+    from PIL import Image
+
+    pypdf = import_or_need("pypdf")
+    assert book_pdf.returncode == 0, book_pdf.log[-2000:]
+    figures = collections.Counter()
+    for page in sorted((book_build.html_dir / "book").glob("*.html")):
+        for data in re.findall(r'<img class="smx-figure smx-figure-light[^>]*base64,([^"]+)"',
+                               page.read_text(encoding="utf-8")):
+            figures[Image.open(io.BytesIO(base64.b64decode(data))).size] += 1
+    assert sum(figures.values()) >= 30
+    printed = [image.image for page in pypdf.PdfReader(book_pdf.path).pages
+               for image in page.images if image.image.size in figures]
+    assert collections.Counter(image.size for image in printed) == figures
+    corners = [image.convert("RGBA").getpixel((0, 0)) for image in printed]
+    assert all(corner[:3] == (255, 255, 255) for corner in corners), corners
