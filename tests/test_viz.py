@@ -589,8 +589,8 @@ def test_three_blobs_size_and_seed(n_per_class, seed):
 
 # --- softmax_pkg.viz.show: a chapter figure with its alt text, in a light and a dark version ------
 
-# The dark theme of the book's site (pydata-sphinx-theme): page background and text colour.
-DARK_PAGE, DARK_TEXT = (0x14, 0x18, 0x1E), (0xCE, 0xD6, 0xDD)
+# The text colour of the book site's dark theme (pydata-sphinx-theme's --pst-color-text-base).
+DARK_TEXT = (0xCE, 0xD6, 0xDD)
 
 
 def _shown(monkeypatch, draw, alt="A test figure: a black line and a label.") -> dict:

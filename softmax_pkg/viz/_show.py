@@ -39,8 +39,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.text import Text
 
-# The dark theme of pydata-sphinx-theme 0.17: --pst-color-background and --pst-color-text-base.
-DARK_BACKGROUND = "#14181e"
+# The book's dark theme: its page background (--pst-color-background, which sphinx-book-theme
+# sets to #121212 over pydata-sphinx-theme's #14181e) and its text colour (--pst-color-text-base).
+DARK_BACKGROUND = "#121212"
 DARK_TEXT = "#ced6dd"
 # WCAG 2.1's minimum contrast for graphical objects (success criterion 1.4.11).
 GRAPHICS_CONTRAST = 3.0
