@@ -173,6 +173,15 @@ def test_a_slider_moved_in_jupyterlab_changes_the_figure(jupyter_lab, notebook):
         before = first.get_attribute("src")
         # JupyterLab chose the live widget view; the static HTML version is not shown.
         assert page.locator(".jp-OutputArea-output .smx-viz").count() == 0
+        # Each static figure (softmax_pkg.viz.show) is seen once, in its light version: the
+        # dark one waits for the book theme's data-theme="dark", which JupyterLab never sets.
+        seen = page.evaluate(
+            """() => Array.from(document.querySelectorAll(".jp-OutputArea-output img.smx-figure"))
+                 .filter((img) => img.offsetParent !== null)
+                 .map((img) => img.classList.contains("smx-figure-light"))"""
+        )
+        light = page.locator(".jp-OutputArea-output img.smx-figure-light").count()
+        assert seen and seen == [True] * light, f"figures seen: {seen}, figures: {light}"
 
         # Each slider to move: focus its handle, press →, wait for the kernel's new figure.
         widget = page.locator(".jp-OutputArea-output .widget-vbox").first

@@ -12,11 +12,13 @@ import functools
 import http.server
 import re
 import shutil
+import tempfile
 import threading
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
+import numpy as np
 import pytest
 import yaml
 
@@ -41,6 +43,15 @@ RAW_TEX = ("$$", "\\frac", "\\begin", "\\(", "\\[", "\\mathbf", "\\sigma")
 # What the browser reports about one page, gathered in a single visit.
 PAGE_SCRIPT = r"""
 async () => {
+  // The name a screen reader announces for a control or a picture: aria-labelledby, aria-label,
+  // a <label> (for= or around it), a title; the subset of the accessible-name rules pages use.
+  const accessibleName = (node) => {
+    const by = (node.getAttribute("aria-labelledby") || "").split(/\s+/).filter(Boolean)
+      .map((id) => (document.getElementById(id) || {}).textContent || "").join(" ");
+    const labels = Array.from(node.labels || []).map((label) => label.textContent).join(" ");
+    return (by || node.getAttribute("aria-label") || labels || node.getAttribute("title")
+            || "").trim();
+  };
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
     await MathJax.startup.promise;
   }
@@ -62,6 +73,25 @@ async () => {
       .filter((img) => !(img.complete && img.naturalWidth > 0))
       .map((img) => img.getAttribute("src")),
     figures: document.querySelectorAll(".cell_output img").length,
+    // Accessibility: an image a screen reader can name, a control it can announce.
+    // (Icons marked aria-hidden are decoration a screen reader skips: the theme's buttons
+    // carry their own names.)
+    missingAlt: Array.from(document.querySelectorAll("img, svg[role=img]"))
+      .filter((node) => !node.closest("[aria-hidden=true]"))
+      .filter((node) => !(node.tagName === "IMG" ? (node.getAttribute("alt") || "").trim()
+                                                  : accessibleName(node)))
+      .map((node) => node.outerHTML.slice(0, 120)),
+    unlabelledControls: Array.from(document.querySelectorAll(
+        "article input:not([type=hidden]), article select, article textarea, .smx-viz input"))
+      .filter((node) => !accessibleName(node))
+      .map((node) => node.outerHTML.slice(0, 120)),
+    // A chapter figure shows through softmax_pkg.viz.show: a light and a dark version, only
+    // one of them displayed (here, the light theme: the light one).
+    plainFigures: document.querySelectorAll(".cell_output img:not(.smx-figure)").length,
+    figuresShown: Array.from(document.querySelectorAll("img.smx-figure"))
+      .filter((img) => img.offsetParent !== null)
+      .map((img) => img.classList.contains("smx-figure-light") ? "light" : "dark"),
+    figuresLight: document.querySelectorAll("img.smx-figure-light").length,
     links: Array.from(document.querySelectorAll("a[href]")).map((a) => a.href),
     lang: document.documentElement.lang,
     switches: Array.from(document.querySelectorAll("a.softmax-language-switch"))
@@ -295,6 +325,30 @@ def test_every_image_loads(visits: dict[str, Visit]):
     assert any(visits[page].report["figures"] for page in chapter_pages()), "no chapter figure"
 
 
+def test_every_image_has_alt_text_and_every_control_a_label(visits: dict[str, Visit]):
+    """What a screen reader needs: a text for each picture, a name for each control."""
+    problems = _problems(visits, lambda v: [f"no alt text: {n}" for n in v.report["missingAlt"]])
+    problems += _problems(
+        visits, lambda v: [f"unlabelled control: {n}" for n in v.report["unlabelledControls"]]
+    )
+    assert not problems, "\n".join(problems)
+
+
+def test_each_chapter_figure_shows_once_with_its_light_version(visits: dict[str, Visit]):
+    """Every figure comes through softmax_pkg.viz.show, and the light theme shows it once."""
+
+    def check(visit: Visit):
+        report = visit.report
+        if report["plainFigures"]:
+            yield f"{report['plainFigures']} figures not shown with softmax_pkg.viz.show"
+        if report["figuresShown"] != ["light"] * report["figuresLight"]:
+            yield f"shown: {report['figuresShown']}, figures: {report['figuresLight']}"
+
+    assert not (problems := _problems(visits, check)), "\n".join(problems)
+    chapters = set(chapter_pages())
+    assert sum(v.report["figuresLight"] for page, v in visits.items() if page in chapters) >= 30
+
+
 def test_every_internal_link_resolves_to_a_file_and_anchor(
     visits: dict[str, Visit], site: str, book_build: BookBuild
 ):
@@ -401,3 +455,131 @@ def test_chinese_search_finds_the_pages_that_use_a_term(site: str, query: str, p
         browser.close()
     assert page in found, f"searching {query} found {found}"
     assert not blocked
+
+
+# -- the light and the dark theme ------------------------------------------------------------------
+
+THEME_SHOTS = Path(tempfile.gettempdir()) / "softmax-book-themes"
+# One page with chapter figures and one with the static widgets, and what to photograph there:
+# the first chapter figure (a bar chart and curves: text, axes, legends) and the first widget.
+THEME_PAGES = {
+    "figure": ("book/01_softmax.html", "img.smx-figure-{theme}"),
+    "widget": ("book/interactive.html", ".smx-viz svg.smx-viz-figure"),
+}
+# WCAG 2.1 minimum contrast of normal text (1.4.3); the page background's own tolerance.
+TEXT_CONTRAST = 4.5
+SAME_BACKGROUND = 1.15
+
+
+def luminance(rgb: np.ndarray) -> np.ndarray:
+    """WCAG 2.1 relative luminance of 8-bit sRGB colours (last axis: R, G, B)."""
+    c = np.asarray(rgb, dtype=float) / 255.0
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return linear @ np.array([0.2126, 0.7152, 0.0722])
+
+
+def contrast(first, second) -> np.ndarray:
+    high, low = np.maximum(first, second), np.minimum(first, second)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.fixture(scope="session")
+def theme_shots(site: str) -> dict[tuple[str, str], dict]:
+    """Each page of THEME_PAGES in each theme, set as the theme's switch sets it (localStorage
+    "mode" and "theme", read before the page is drawn): the page background and a screenshot of
+    the element, saved in THEME_SHOTS, with what the DOM says is shown."""
+    import_or_need("playwright")
+    from playwright.sync_api import sync_playwright
+
+    shutil.rmtree(THEME_SHOTS, ignore_errors=True)
+    THEME_SHOTS.mkdir(parents=True)
+    shots = {}
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        for theme in ("light", "dark"):
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.add_init_script(
+                f'localStorage.setItem("mode", "{theme}"); localStorage.setItem("theme", "{theme}");'
+            )
+            for what, (page_path, selector) in THEME_PAGES.items():
+                page = context.new_page()
+                block_outside_world(page, [])
+                page.goto(site + page_path, wait_until="networkidle")
+                element = page.locator(selector.format(theme=theme)).first
+                element.scroll_into_view_if_needed()
+                path = THEME_SHOTS / f"{what}-{theme}.png"
+                element.screenshot(path=str(path))
+                page.screenshot(path=str(THEME_SHOTS / f"{what}-{theme}-page.png"))
+                shots[what, theme] = {
+                    "path": path,
+                    "data_theme": page.evaluate("document.documentElement.dataset.theme"),
+                    "background": page.evaluate(
+                        "getComputedStyle(document.body).backgroundColor"),
+                    "shown": page.evaluate(
+                        """() => Array.from(document.querySelectorAll("img.smx-figure"))
+                          .filter((img) => img.offsetParent !== null)
+                          .map((img) => img.className)"""),
+                }
+                page.close()
+            context.close()
+        browser.close()
+    return shots
+
+
+def _rgb(css: str) -> np.ndarray:
+    return np.array([float(v) for v in re.findall(r"[\d.]+", css)[:3]])
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+@pytest.mark.parametrize("what", list(THEME_PAGES))
+def test_figures_and_widgets_are_readable_in_both_themes(theme_shots, what, theme):
+    """Read the screenshot's pixels: the figure's background is the page's, and its text and
+    axes (the neutral pixels that stand out from the background) reach text contrast."""
+    from PIL import Image
+
+    shot = theme_shots[what, theme]
+    assert shot["data_theme"] == theme
+    page_background = _rgb(shot["background"])
+    assert (luminance(page_background) < 0.05) == (theme == "dark"), shot["background"]
+    pixels = np.asarray(Image.open(shot["path"]).convert("RGB")).reshape(-1, 3).astype(int)
+    colours, counts = np.unique(pixels, axis=0, return_counts=True)
+    background = colours[counts.argmax()]  # the colour most of the figure is
+    page_lum = luminance(page_background)
+    assert contrast(luminance(background), page_lum) < SAME_BACKGROUND, (
+        f"{what} in the {theme} theme: background {background}, page {page_background}"
+    )
+    # Ink: grey pixels (text, axes, ticks) clearly apart from the background. Their cores must
+    # reach text contrast; anti-aliased edges are lighter, so the 90th percentile is what counts.
+    neutral = np.ptp(pixels, axis=1) < 24
+    against = contrast(luminance(pixels), luminance(background))
+    ink = against[neutral & (against > 1.5)]
+    assert ink.size > 500, f"{what} in the {theme} theme: almost no text or axes ({ink.size} px)"
+    assert np.percentile(ink, 90) >= TEXT_CONTRAST, (
+        f"{what} in the {theme} theme: its text reaches contrast {np.percentile(ink, 90):.2f}"
+    )
+    if what == "figure":  # the theme's own version of each figure, and only that one
+        assert shot["shown"] and all(f"smx-figure-{theme}" in c for c in shot["shown"]), shot
+
+
+def test_the_pdf_prints_each_chapter_figure_once_in_its_light_version(book_pdf, book_build):
+    """The PDF is printed from the site in the light theme: each figure of the English pages
+    appears once, and as its light version (a white corner; the dark one is transparent)."""
+    import base64
+    import collections
+    import io
+
+    from PIL import Image
+
+    pypdf = import_or_need("pypdf")
+    assert book_pdf.returncode == 0, book_pdf.log[-2000:]
+    figures = collections.Counter()
+    for page in sorted((book_build.html_dir / "book").glob("*.html")):
+        for data in re.findall(r'<img class="smx-figure smx-figure-light[^>]*base64,([^"]+)"',
+                               page.read_text(encoding="utf-8")):
+            figures[Image.open(io.BytesIO(base64.b64decode(data))).size] += 1
+    assert sum(figures.values()) >= 30
+    printed = [image.image for page in pypdf.PdfReader(book_pdf.path).pages
+               for image in page.images if image.image.size in figures]
+    assert collections.Counter(image.size for image in printed) == figures
+    corners = [image.convert("RGBA").getpixel((0, 0)) for image in printed]
+    assert all(corner[:3] == (255, 255, 255) for corner in corners), corners

@@ -585,3 +585,130 @@ def test_three_blobs_size_and_seed(n_per_class, seed):
     angles = np.deg2rad([90.0, 210.0, 330.0])
     centres = 1.6 * np.column_stack([np.cos(angles), np.sin(angles)])
     np.testing.assert_allclose(X, centres[y] + rng.normal(scale=0.75, size=X.shape), rtol=1e-15)
+
+
+# --- softmax_pkg.viz.show: a chapter figure with its alt text, in a light and a dark version ------
+
+# The text colour of the book site's dark theme (pydata-sphinx-theme's --pst-color-text-base).
+DARK_TEXT = (0xCE, 0xD6, 0xDD)
+
+
+def _shown(monkeypatch, draw, alt="A test figure: a black line and a label.") -> dict:
+    """Draw a figure with ``draw(fig, ax)``, show it, and return the bundle Jupyter would get."""
+    import IPython.display
+    import matplotlib.pyplot as plt
+
+    bundles = []
+    monkeypatch.setattr(
+        IPython.display, "display", lambda obj: bundles.append(obj._repr_mimebundle_())
+    )
+    fig, ax = plt.subplots(figsize=(3, 2))
+    draw(fig, ax)
+    viz.show(alt, fig)
+    assert not plt.fignum_exists(fig.number), "show closes the figure, as plt.show() does"
+    assert len(bundles) == 1, "one output per figure"
+    return bundles[0]
+
+
+def _pngs(bundle: dict) -> dict[str, np.ndarray]:
+    """The two PNGs of the HTML output, as RGBA arrays, by version."""
+    import base64
+
+    from PIL import Image
+
+    found = re.findall(r'<img class="smx-figure smx-figure-(light|dark)[^>]*src="data:image/png;'
+                       r'base64,([^"]+)"', bundle["text/html"])
+    return {version: np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGBA"))
+            for version, data in found}
+
+
+def _line_and_label(fig, ax):
+    ax.plot([0, 1], [0, 1], color="black", linewidth=4)
+    ax.plot([0, 1], [1, 0], color="tab:orange", linewidth=4)
+    ax.set_title("Title")
+
+
+def test_show_outputs_both_versions_with_the_alt_text_and_hides_the_dark_one(monkeypatch):
+    alt = 'Two lines, "black" & orange <crossing>.'
+    bundle = _shown(monkeypatch, _line_and_label, alt)
+    html = bundle["text/html"]
+    images = re.findall(r"<img [^>]*>", html)
+    assert len(images) == 2
+    escaped = 'alt="Two lines, &quot;black&quot; &amp; orange &lt;crossing&gt;."'
+    assert all(escaped in tag for tag in images)
+    light, dark = images
+    assert "smx-figure-light" in light and "display:none" not in light
+    assert "smx-figure-dark" in dark and 'style="display:none"' in dark  # seen once without CSS
+    assert 'html[data-theme="dark"] img.smx-figure-dark{display:inline!important' in html
+    assert bundle["text/plain"] == alt
+    assert bundle["image/png"].startswith(b"\x89PNG")
+    pngs = _pngs(bundle)
+    assert set(pngs) == {"light", "dark"} and pngs["light"].shape == pngs["dark"].shape
+
+
+def test_the_dark_version_is_transparent_with_light_ink_and_the_data_colours_kept(monkeypatch):
+    pngs = _pngs(_shown(monkeypatch, _line_and_label))
+    light, dark = pngs["light"], pngs["dark"]
+    assert light[0, 0, 3] == 255 and tuple(light[0, 0, :3]) == (255, 255, 255)
+    assert dark[0, 0, 3] == 0  # the page's own background shows through
+    opaque = dark[dark[..., 3] == 255][:, :3].astype(int)
+    # the black line and the frame turned to the dark theme's text colour ...
+    assert np.sum(np.all(np.abs(opaque - DARK_TEXT) <= 2, axis=1)) > 200
+    assert np.sum(np.all(opaque <= 10, axis=1)) == 0  # ... and nothing stayed black
+    # ... while the orange line kept its colour (tab:orange, #ff7f0e)
+    assert np.sum(np.all(np.abs(opaque - (0xFF, 0x7F, 0x0E)) <= 2, axis=1)) > 200
+
+
+def test_the_dark_version_leaves_what_is_drawn_on_a_picture_alone(monkeypatch):
+    def picture(fig, ax):
+        ax.imshow(np.full((4, 4), 0.9), cmap="Greys_r", vmin=0, vmax=1)  # a light image
+        ax.text(1.5, 1.5, "■", color="black", fontsize=40, ha="center", va="center")
+        ax.axis("off")
+
+    pngs = _pngs(_shown(monkeypatch, picture))
+    for version in ("light", "dark"):
+        pixels = pngs[version][..., :3].reshape(-1, 3).astype(int)
+        black = np.sum(np.all(pixels <= 10, axis=1))
+        assert black > 100, f"the black mark on the image is gone in the {version} version"
+
+
+def test_show_needs_an_alt_text(monkeypatch):
+    with pytest.raises(ValueError, match="alt"):
+        _shown(monkeypatch, _line_and_label, alt="  ")
+    with pytest.raises(TypeError, match="alt"):
+        _shown(monkeypatch, _line_and_label, alt=None)
+
+
+def test_every_chapter_figure_is_shown_with_show_and_an_alt_text():
+    """No chapter calls plt.show(): each figure goes through show(label("...")) (or a table of
+    such texts), so that it has its alt text and its dark version."""
+    import ast
+
+    problems = []
+    for path in sorted((REPO / "book").glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        for index, cell in enumerate(cells):
+            if cell["cell_type"] != "code":
+                continue
+            source = "".join(cell["source"])
+            lines = "\n".join("" if line.lstrip().startswith(("%", "!")) else line
+                              for line in source.splitlines())
+            for node in ast.walk(ast.parse(lines)):
+                if not isinstance(node, ast.Call):
+                    continue
+                name = ast.unparse(node.func)
+                if name == "plt.show":
+                    problems.append(f"{path.name} cell {index}: plt.show()")
+                elif name in ("show", "viz.show") and not (
+                    node.args and isinstance(node.args[0], (ast.Call, ast.Subscript))
+                ):
+                    problems.append(f"{path.name} cell {index}: show() without label(...)")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_dark_version_turns_a_black_marker_light(monkeypatch):
+    """A marker drawn in the line's colour ("k." in a chapter) follows the line, once."""
+    pngs = _pngs(_shown(monkeypatch, lambda fig, ax: (ax.plot([0.5], [0.5], "k.", markersize=40),
+                                                      ax.axis("off"))))
+    opaque = pngs["dark"][pngs["dark"][..., 3] == 255][:, :3].astype(int)
+    assert np.sum(np.all(np.abs(opaque - DARK_TEXT) <= 2, axis=1)) > 100

@@ -10,6 +10,9 @@ anywhere else (the book's website, nbviewer) it is a self-contained HTML snippet
 figure's data at every position of the sliders, computed by the same Python code, and a small
 JavaScript renderer: the sliders work without a kernel and without a network.
 
+:func:`show` displays a chapter's static matplotlib figure with its alt text, in a light and a
+dark version for the book's two themes.
+
 >>> from softmax_pkg.viz import temperature_widget
 >>> figure = temperature_widget(logits=[1.0, 2.0, 3.0], temperature=1.0)
 >>> figure.sliders["temperature"].value = 0.5      # what a reader's drag does
@@ -29,9 +32,11 @@ from ._classifier import ClassifierFigure, classifier_widget, three_blobs, train
 from ._figure import Control, InteractiveFigure
 from ._jacobian import JacobianFigure, jacobian_widget
 from ._loss import LossGradientFigure, loss_and_gradient, loss_gradient_widget
+from ._show import show
 from ._temperature import TemperatureFigure, temperature_widget
 
 __all__ = [
+    "show",
     "temperature_widget",
     "jacobian_widget",
     "loss_gradient_widget",

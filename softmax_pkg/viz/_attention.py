@@ -70,6 +70,10 @@ class AttentionFigure(InteractiveFigure):
     """Attention weights of T random queries and keys: key dimension, scale and mask."""
 
     kind = "attention"
+    description = (
+        "Heat map of the attention weights, query rows against key columns, for the "
+        "chosen key dimension, scaling and mask; masked cells are grey."
+    )
     figsize = (6.2, 4.8)
 
     def __init__(

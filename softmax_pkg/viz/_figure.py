@@ -163,10 +163,10 @@ def _json_for_script(payload: Any) -> str:
 class InteractiveFigure:
     """Base class of the book's interactive figures: live ipywidget or static HTML, one figure.
 
-    A subclass defines ``kind`` (the name of its renderer in viz.js), ``controls``, and four
-    methods: ``_draw`` (create the artists once), ``_redraw`` (update them for new values),
-    ``_static_arrays`` (the data for every combination of control positions) and
-    ``_static_meta`` (titles, labels and colours shared by every position).
+    A subclass defines ``kind`` (the name of its renderer in viz.js), ``description`` (its alt
+    text), ``controls``, and four methods: ``_draw`` (create the artists once), ``_redraw``
+    (update them for new values), ``_static_arrays`` (the data for every combination of control
+    positions) and ``_static_meta`` (titles, labels and colours shared by every position).
 
     Attributes
     ----------
@@ -185,6 +185,9 @@ class InteractiveFigure:
     """
 
     kind: ClassVar[str]
+    # What the figure shows, for a reader who cannot see it (its alt text): the static page's
+    # SVG says it as its aria-label, followed by the current position of each slider.
+    description: ClassVar[str]
     controls: tuple[Control, ...]
     figsize: ClassVar[tuple[float, float]] = (6.4, 3.4)
     dpi: ClassVar[int] = 100
@@ -346,6 +349,7 @@ class InteractiveFigure:
         """Everything the static page draws, as JSON-ready data."""
         return {
             "kind": self.kind,
+            "alt": self.description,
             "controls": [
                 {
                     "name": c.name,

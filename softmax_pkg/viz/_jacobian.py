@@ -30,6 +30,10 @@ class JacobianFigure(InteractiveFigure):
     """The heat map of :math:`D_j S_i(\\mathbf{a})`, one slider per logit."""
 
     kind = "heatmap"
+    description = (
+        "Heat map of the softmax Jacobian at the chosen logits, each cell labelled with "
+        "its value: positive on the diagonal, negative off it, every row summing to zero."
+    )
     figsize = (5.6, 4.2)
 
     def __init__(

@@ -228,8 +228,8 @@
         const middle = axes(root, box(1), { xlim: xlim, ylim: [-1.05, 1.05], xticks: xticks, yticks: ticks([-1, -0.5, 0, 0.5, 1], 1), ylabel: "∂L/∂aⱼ", title: m.middle_title });
         const right = axes(root, box(2), { xlim: [0.4, n + 0.6], ylim: [-1.2, 1.2], yticks: ticks([-1, -0.5, 0, 0.5, 1], 1), xticks: m.names.map((name, j) => [j + 1, "∂L/∂" + name]) });
         for (const ax of [middle, right]) svg(ax.plot, "line", { x1: ax.box.x, x2: ax.box.x + ax.box.w, y1: ax.Y(0), y2: ax.Y(0), class: "smx-zero" });
-        const lossLine = svg(left.plot, "path", { class: "smx-line", stroke: "black" });
-        const lossDot = svg(left.plot, "circle", { r: 4.5, fill: "black" });
+        const lossLine = svg(left.plot, "path", { class: "smx-line smx-ink" });
+        const lossDot = svg(left.plot, "circle", { r: 4.5, class: "smx-ink" });
         const gradLines = m.colors.map((color) => svg(middle.plot, "path", { class: "smx-line", stroke: color }));
         const gradDots = m.colors.map((color) => svg(middle.plot, "circle", { r: 4.5, fill: color }));
         const bars = m.colors.map((color, j) => bar(right.plot, right, j + 1, 0.6, 0, color));
@@ -285,8 +285,8 @@
         const rgb = m.palette.map((hex) => [1, 3, 5].map((at) => parseInt(hex.slice(at, at + 2), 16)));
         return { axes: [left, right], canvas: canvas, image: image, rgb: rgb, map: map, rows: rows, cols: cols,
                  future: svg(right.plot, "path", { class: "smx-line smx-future" }),
-                 curve: svg(right.plot, "path", { class: "smx-line", stroke: "black" }),
-                 dot: svg(right.plot, "circle", { r: 4.5, fill: "black" }),
+                 curve: svg(right.plot, "path", { class: "smx-line smx-ink" }),
+                 dot: svg(right.plot, "circle", { r: 4.5, class: "smx-ink" }),
                  loss: decode(data.arrays.loss), accuracy: decode(data.arrays.accuracy) };
       },
       draw(s, index, data) {
@@ -414,7 +414,8 @@
     function redraw() {
       data.controls.forEach((control, k) => (outputs[k].textContent = control.text[index[k]]));
       renderer.draw(state, index, data);
-      figure.setAttribute("aria-label", data.kind + " figure at " + data.controls.map((c, k) => c.label + " = " + c.text[index[k]]).join(", "));
+      // What the figure shows (its alt text, from Python), then where the sliders stand.
+      figure.setAttribute("aria-label", data.alt + " Shown at " + data.controls.map((c, k) => c.label + " = " + c.text[index[k]]).join(", ") + ".");
     }
     redraw();
   }
