@@ -246,7 +246,8 @@ def test_every_word_of_the_interactive_figures_has_chinese():
     assert not missing, f"add to book/zh/_translations/viz.labels.json: {missing}"
     field = re.compile(r"\{(\w*)\}")
     for text in used:
-        assert re.search(r"[\u4e00-\u9fff]", table[text]), (text, table[text])
+        # Chinese characters, or Chinese punctuation for a separator such as ", " -> "，".
+        assert re.search(r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef]", table[text]), (text, table[text])
         # viz.js and str.format fill these; a field renamed in Chinese would stay unfilled.
         assert sorted(field.findall(table[text])) == sorted(field.findall(text)), (text, table[text])
 

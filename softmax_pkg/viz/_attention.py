@@ -70,11 +70,15 @@ class AttentionFigure(InteractiveFigure):
     """Attention weights of T random queries and keys: key dimension, scale and mask."""
 
     kind = "attention"
-    description = (
-        "Heat map of the attention weights, query rows against key columns, for the "
-        "chosen key dimension, scaling and mask; masked cells are grey."
-    )
     figsize = (6.2, 4.8)
+
+    @property
+    def description(self) -> str:
+        """What the figure shows, for screen readers (alt text), in the book's edition."""
+        return label(
+            "Heat map of the attention weights, query rows against key columns, for the "
+            "chosen key dimension, scaling and mask; masked cells are grey."
+        )
 
     def __init__(
         self,

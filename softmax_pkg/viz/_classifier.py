@@ -177,11 +177,15 @@ class ClassifierFigure(InteractiveFigure):
     """Decision regions and loss curve of SoftmaxRegression, as its hyper-parameters move."""
 
     kind = "classifier"
-    description = (
-        "Decision regions of a softmax classifier on three clusters of points after the "
-        "chosen number of epochs, beside its training objective against the epoch."
-    )
     figsize = (8.0, 3.6)
+
+    @property
+    def description(self) -> str:
+        """What the figure shows, for screen readers (alt text), in the book's edition."""
+        return label(
+            "Decision regions of a softmax classifier on three clusters of points after the "
+            "chosen number of epochs, beside its training objective against the epoch."
+        )
 
     def __init__(
         self,

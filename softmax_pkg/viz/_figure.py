@@ -185,12 +185,16 @@ class InteractiveFigure:
     """
 
     kind: ClassVar[str]
-    # What the figure shows, for a reader who cannot see it (its alt text): the static page's
-    # SVG says it as its aria-label, followed by the current position of each slider.
-    description: ClassVar[str]
     controls: tuple[Control, ...]
     figsize: ClassVar[tuple[float, float]] = (6.4, 3.4)
     dpi: ClassVar[int] = 100
+
+    @property
+    def description(self) -> str:
+        """What the figure shows, for a reader who cannot see it (its alt text), in the book's
+        edition: the static page's SVG says it as its aria-label, followed by the current
+        position of each slider."""
+        raise NotImplementedError
 
     def __init__(self) -> None:
         from matplotlib.figure import Figure
@@ -350,6 +354,8 @@ class InteractiveFigure:
         return {
             "kind": self.kind,
             "alt": self.description,
+            "shown_at": i18n.label("{alt} Shown at {settings}."),
+            "separator": i18n.label(", "),
             "controls": [
                 {
                     "name": c.name,

@@ -30,11 +30,15 @@ class JacobianFigure(InteractiveFigure):
     """The heat map of :math:`D_j S_i(\\mathbf{a})`, one slider per logit."""
 
     kind = "heatmap"
-    description = (
-        "Heat map of the softmax Jacobian at the chosen logits, each cell labelled with "
-        "its value: positive on the diagonal, negative off it, every row summing to zero."
-    )
     figsize = (5.6, 4.2)
+
+    @property
+    def description(self) -> str:
+        """What the figure shows, for screen readers (alt text), in the book's edition."""
+        return label(
+            "Heat map of the softmax Jacobian at the chosen logits, each cell labelled with "
+            "its value: positive on the diagonal, negative off it, every row summing to zero."
+        )
 
     def __init__(
         self, logits: Sequence[float] = (1.0, 2.0, 3.0), *, values: ArrayLike | None = None

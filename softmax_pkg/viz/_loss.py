@@ -68,12 +68,16 @@ class LossGradientFigure(InteractiveFigure):
     """The loss and every component of its gradient as one logit moves, the others fixed."""
 
     kind = "lossgrad"
-    description = (
-        "Three panels: the cross-entropy loss as one logit moves with the others fixed, "
-        "each component of its gradient along the same path, and the gradient, softmax "
-        "minus the one-hot target, as bars at the chosen value."
-    )
     figsize = (8.0, 3.2)
+
+    @property
+    def description(self) -> str:
+        """What the figure shows, for screen readers (alt text), in the book's edition."""
+        return i18n.label(
+            "Three panels: the cross-entropy loss as one logit moves with the others fixed, "
+            "each component of its gradient along the same path, and the gradient, softmax "
+            "minus the one-hot target, as bars at the chosen value."
+        )
 
     def __init__(
         self,

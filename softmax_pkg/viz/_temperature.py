@@ -25,11 +25,15 @@ class TemperatureFigure(InteractiveFigure):
     """Bars of :math:`S(\\mathbf{a}/\\tau)`, one slider per logit and one for :math:`\\tau`."""
 
     kind = "bars"
-    description = (
-        "Bar chart of the softmax probabilities of the logits at the chosen temperature, "
-        "with a dotted line at the uniform probability 1/N."
-    )
     figsize = (6.0, 3.2)
+
+    @property
+    def description(self) -> str:
+        """What the figure shows, for screen readers (alt text), in the book's edition."""
+        return label(
+            "Bar chart of the softmax probabilities of the logits at the chosen temperature, "
+            "with a dotted line at the uniform probability 1/N."
+        )
 
     def __init__(
         self,

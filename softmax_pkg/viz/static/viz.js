@@ -415,7 +415,7 @@
       data.controls.forEach((control, k) => (outputs[k].textContent = control.text[index[k]]));
       renderer.draw(state, index, data);
       // What the figure shows (its alt text, from Python), then where the sliders stand.
-      figure.setAttribute("aria-label", data.alt + " Shown at " + data.controls.map((c, k) => c.label + " = " + c.text[index[k]]).join(", ") + ".");
+      figure.setAttribute("aria-label", format(data.shown_at, { alt: data.alt, settings: data.controls.map((c, k) => c.label + " = " + c.text[index[k]]).join(data.separator) }));
     }
     redraw();
   }
