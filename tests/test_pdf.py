@@ -10,6 +10,8 @@ for the English PDF and for the Chinese one, over whatever pages each edition's 
 
 from __future__ import annotations
 
+import hashlib
+
 import re
 import unicodedata
 from html.parser import HTMLParser
@@ -97,10 +99,14 @@ class _Links(HTMLParser):
             self.depth = 1
         elif tag == "article" and self.depth:
             self.depth += 1
-        # A raster figure (an SVG would print as drawing, not as an image).
+        # A raster figure (an SVG would print as drawing, not as an image): an image file, or a
+        # chapter figure shown by softmax_pkg.viz.show, whose light version (the one printed) is
+        # inline PNG data.
         src = attrs.get("src", "")
-        if tag == "img" and self.depth and re.search(r"\.(png|jpe?g|gif|webp)$", src, re.I):
-            self.images.add(src)
+        if tag == "img" and self.depth and (
+            re.search(r"\.(png|jpe?g|gif|webp)$", src, re.I) or "smx-figure-light" in classes
+        ):
+            self.images.add(hashlib.sha256(src.encode()).hexdigest() if src.startswith("data:") else src)
 
     def handle_endtag(self, tag):
         if tag == "article" and self.depth:

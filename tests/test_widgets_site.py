@@ -282,4 +282,7 @@ def test_chapter_figures_work_offline_and_link_to_their_own_notebook(
 
 
 def state_is_static(state: dict) -> bool:
-    return bool(state["inputs"] and state["svg"]) and state["banner"].startswith("Static version")
+    # The banner in the page's edition: English, or Chinese on the Chinese pages.
+    return bool(state["inputs"] and state["svg"]) and state["banner"].startswith(
+        ("Static version", "静态版本")
+    )
