@@ -416,7 +416,8 @@ def _build_mini_book(tmp_path, language: str) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "sphinx", "-b", "html", "-q", str(source), str(tmp_path / "html")],
         capture_output=True, text=True, timeout=300,
-        env={**os.environ, "SOFTMAX_BOOK_EDITIONS": "zh"},
+        # One edition only: an English build would otherwise start the whole Chinese book.
+        env={**os.environ, "SOFTMAX_BOOK_EDITIONS": "zh" if language.startswith("zh") else "en"},
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return (tmp_path / "html" / "index.html").read_text(encoding="utf-8")
