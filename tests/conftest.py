@@ -5,11 +5,14 @@ Tests that need something outside Python (Chromium, a fresh virtual environment,
 (``SOFTMAX_BOOK_CI=1``, set by ``.ci/run``) it fails it, so CI can never go green by skipping.
 
 The session fixture :func:`book_build` builds the book once, with the README's own build command,
-for ``test_book.py`` (the build and the sources) and ``test_site.py`` (the site in a browser).
+in a fresh environment made from requirements.txt alone (:func:`fresh_env`), for ``test_book.py``
+(the build and the sources), ``test_binder_env.py`` (every notebook ran in that environment) and
+``test_site.py`` (the site in a browser).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import importlib
 import importlib.util
@@ -17,9 +20,13 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+import venv
 from pathlib import Path
 
 import pytest
@@ -114,41 +121,178 @@ def readme_build_command() -> str:
     return book_command.split("&&", 1)[1].strip()
 
 
+# --- A fresh environment made from requirements.txt, as on a new machine or on Binder ----------
+
+# What pip prints when it cannot reach the index at all (not when a pin does not exist).
+OFFLINE_SIGNS = (
+    "NewConnectionError",
+    "Temporary failure in name resolution",
+    "Network is unreachable",
+)
+
+
+def clean_environment(env_dir: Path, home: Path) -> dict[str, str]:
+    """The variables of a Binder-like session: this venv first on PATH, nothing from outside."""
+    # pip's own settings (certificates, mirrors, timeouts) stay: they say how to reach PyPI, and
+    # pip installs into the new environment whatever they say.
+    leaks = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "JUPYTER", "CONDA")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(leaks)}
+    env["PATH"] = f"{env_dir / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    env["VIRTUAL_ENV"] = str(env_dir)
+    env["PYTHONNOUSERSITE"] = "1"
+    # Jupyter's per-user folders may hold a "python3" kernel of another Python: use empty ones.
+    env["JUPYTER_DATA_DIR"] = str(home / "jupyter-data")
+    env["JUPYTER_CONFIG_DIR"] = str(home / "jupyter-config")
+    env["IPYTHONDIR"] = str(home / "ipython")
+    env["MPLCONFIGDIR"] = str(home / "matplotlib")
+    return env
+
+
+@dataclasses.dataclass(frozen=True)
+class FreshEnv:
+    """A new virtual environment that sees no outside package, and the variables to run in it."""
+
+    env_dir: Path
+    env: dict[str, str]
+
+    def bin(self, name: str) -> str:
+        return str(self.env_dir / "bin" / name)
+
+
+# ``pip install -e .`` (the fresh environment) and ``python -m build`` (tests/test_release.py)
+# both run setuptools in the checkout, which writes its egg-info there: one at a time.
+SETUPTOOLS_IN_CHECKOUT = threading.Lock()
+
+
+def make_fresh_env(root: Path) -> FreshEnv:
+    """A new virtual environment in ``root`` with the README's ``pip install -r requirements.txt``,
+    run in the repository root as Binder runs it (pip keeps its cache: a second run is quick)."""
+    env_dir = root / "venv"
+    venv.EnvBuilder(with_pip=True, system_site_packages=False, clear=True).create(env_dir)
+    env = clean_environment(env_dir, root)
+    with SETUPTOOLS_IN_CHECKOUT:
+        done = run_stoppable(
+            [str(env_dir / "bin" / "python"), "-m", "pip", "install",
+             "--disable-pip-version-check", "-r", "requirements.txt"],
+            cwd=REPO, env=env, timeout=1800,
+        )
+    offline = any(sign in done.stderr for sign in OFFLINE_SIGNS)
+    need(done.returncode == 0 or not offline, "access to PyPI")
+    assert done.returncode == 0, f"pip install -r requirements.txt failed:\n{done.stderr[-5000:]}"
+    return FreshEnv(env_dir, env)
+
+
 @dataclasses.dataclass(frozen=True)
 class BookBuild:
     """The outcome of building the book with the README's command."""
 
     command: str
     returncode: int
-    log: str
+    log: str  # the English build's, which repeats every problem of the Chinese one
+    zh_log: str  # the Chinese build's own log (_build/zh/build.log)
     seconds: float
     html_dir: Path
+    env_dir: Path  # the Python environment the build ran in
 
 
-@pytest.fixture(scope="session")
-def book_build() -> BookBuild:
-    """Build the book once per session, exactly as the README says, from a clean output folder.
+def build_book(fresh_env: FreshEnv) -> BookBuild:
+    """Build the book exactly as the README says, in the fresh environment, from a clean output
+    folder.
 
     Sphinx rebuilds incrementally and only reports warnings for the pages it rereads, so the old
     HTML and doctrees are removed first: every build reads every page and reports every warning.
-    The log is kept in ``_build/book-build.log`` for a person to read.
+    The logs are kept in ``_build/book-build.log`` and ``_build/zh/build.log``.
     """
     command = readme_build_command()
-    jupyter_book = shutil.which("jupyter-book") or str(Path(sys.executable).parent / "jupyter-book")
-    need(Path(jupyter_book).exists(), "the jupyter-book command (pip install -r requirements.txt)")
     for stale in (HTML_DIR, BUILD_DIR / ".doctrees", BUILD_DIR / "jupyter_execute"):
         shutil.rmtree(stale, ignore_errors=True)
     argv = shlex.split(command)
-    argv[0] = jupyter_book if argv[0] == "jupyter-book" else argv[0]
+    argv[0] = fresh_env.bin(argv[0]) if argv[0] == "jupyter-book" else argv[0]
     start = time.monotonic()
-    done = subprocess.run(
-        argv, cwd=REPO, capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL
-    )
+    done = run_stoppable(argv, cwd=REPO, env=fresh_env.env, timeout=1200)
     seconds = time.monotonic() - start
-    log = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)  # Sphinx colours its log
+    log = ANSI.sub("", done.stdout + done.stderr)  # Sphinx colours its log
     BUILD_DIR.mkdir(exist_ok=True)
     (BUILD_DIR / "book-build.log").write_text(log, encoding="utf-8")
-    return BookBuild(command, done.returncode, log, seconds, HTML_DIR)
+    zh_log = BUILD_DIR / "zh" / "build.log"
+    zh_text = ANSI.sub("", zh_log.read_text(encoding="utf-8")) if zh_log.exists() else ""
+    return BookBuild(command, done.returncode, log, zh_text, seconds, HTML_DIR, fresh_env.env_dir)
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+# --- ... made in the background while the other tests run ----------------------------------------
+# Making the environment and building the book take minutes on two cores, mostly in subprocesses:
+# they start as soon as the tests are collected, in a background thread, and the tests that need
+# them run last (pytest_collection_modifyitems), so the package tests run meanwhile.
+
+_BACKGROUND: dict[str, concurrent.futures.Future] = {}
+_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="fresh-env")
+_PROCESSES: list[subprocess.Popen] = []
+
+
+def run_stoppable(argv: list[str], *, timeout: float, **kwargs) -> subprocess.CompletedProcess:
+    """``subprocess.run`` capturing text output, in a process group of its own that the end of
+    the session stops (with the kernels and builds it started) if the tests end first."""
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          stdin=subprocess.DEVNULL, start_new_session=True, **kwargs) as process:
+        _PROCESSES.append(process)
+        try:
+            out, err = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise
+    return subprocess.CompletedProcess(argv, process.returncode, out, err)
+
+
+def _needs(item: pytest.Item, fixture: str) -> bool:
+    return fixture in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config, items: list[pytest.Item]):
+    # Stable: the tests that need the fresh environment keep their order, after all others.
+    items.sort(key=lambda item: _needs(item, "fresh_env"))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if any(_needs(item, "fresh_env") for item in session.items):
+        root = Path(tempfile.mkdtemp(prefix="softmax-fresh-env-"))
+        _BACKGROUND["root"] = root  # type: ignore[assignment]
+        _BACKGROUND["env"] = _POOL.submit(make_fresh_env, root)
+    if any(_needs(item, "book_build") for item in session.items):
+        _BACKGROUND["build"] = _POOL.submit(lambda: build_book(_BACKGROUND["env"].result()))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # The tests ended before they needed the build (-x, a keyboard interrupt): stop it.
+    futures = [f for f in (_BACKGROUND.get("build"), _BACKGROUND.get("env")) if f is not None]
+    for future in futures:
+        future.cancel()
+    for process in _PROCESSES:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    concurrent.futures.wait(futures)
+    if "root" in _BACKGROUND:
+        shutil.rmtree(_BACKGROUND["root"], ignore_errors=True)  # about a gigabyte
+
+
+@pytest.fixture(scope="session")
+def fresh_env() -> FreshEnv:
+    """The fresh environment (:func:`make_fresh_env`), made in the background.
+
+    The book is built in it (:func:`book_build`), so the build executes every notebook of both
+    editions with this environment's kernel: what a reader on a fresh machine or on Binder gets.
+    """
+    return _BACKGROUND["env"].result()
+
+
+@pytest.fixture(scope="session")
+def book_build(fresh_env: FreshEnv) -> BookBuild:
+    """The book, built once per session with the README's command in the fresh environment
+    (:func:`build_book`), in the background."""
+    return _BACKGROUND["build"].result()
 
 
 # -- headless Chromium, cut off from everything but 127.0.0.1 ------------------------------------

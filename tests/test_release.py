@@ -24,8 +24,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 
-from conftest import REPO, BookBuild, import_or_need, launch_chromium, need, toc_files
-from test_site import html_pages, site  # noqa: F401  (``site`` is a fixture)
+from conftest import REPO, SETUPTOOLS_IN_CHECKOUT, BookBuild, import_or_need, need, toc_files
+from test_site import Visit, html_pages, site, visits  # noqa: F401  (fixtures)
 
 ERRATA_FORM = REPO / ".github" / "ISSUE_TEMPLATE" / "errata.yml"
 VIZ_HINT = 'pip install "softmax-pkg[viz]"'
@@ -107,86 +107,53 @@ def test_errata_page_is_in_the_reference_part_of_the_toc():
     assert "## Version 0.2.0" in text and "## Version 0.1.0" in text
 
 
-# Reads every page's footer in Chromium: the version, the commit, and the report link.
-FOOTER_SCRIPT = r"""
-() => {
-  const footer = document.querySelector(".bd-footer-content .softmax-release");
-  if (!footer) return null;
-  const report = footer.querySelector("a.softmax-report-error");
-  const errata = footer.querySelector("a.softmax-errata");
-  const visible = (el) => Boolean(el && el.getClientRects().length
-                                  && getComputedStyle(el).visibility !== "hidden");
-  return {
-    text: footer.innerText,
-    visible: visible(footer),
-    report: report && report.href,
-    reportVisible: visible(report),
-    reportText: report && report.innerText,
-    errata: errata && errata.href,
-    title: document.querySelector("h1") ? document.querySelector("h1").innerText : "",
-  };
-}
-"""
-
-
 @pytest.mark.browser
 @pytest.mark.slow
 def test_every_page_shows_version_commit_and_a_prefilled_report_link(
-    site: str,  # noqa: F811 - the fixture imported above
-    book_build: BookBuild,
+    visits: dict[str, Visit], book_build: BookBuild  # noqa: F811 - the fixture imported above
 ):
-    import_or_need("playwright")
-    from playwright.sync_api import sync_playwright
-
+    # Each page's footer as Chromium showed it, read in the site tests' one visit of every page.
     version, commit, repository = project_version(), head_commit(), repository_url()
     form_fields = set(errata_form_fields())
     pages = html_pages(book_build.html_dir)
+    assert sorted(visits) == pages
     problems = []
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        # Nothing leaves the machine: the report link is read, never followed.
-        page.route("**/*", lambda r: r.continue_() if "127.0.0.1" in r.request.url else r.abort())
-        for path in pages:
-            page.goto(site + path, wait_until="domcontentloaded")
-            if page.url.rstrip("/") + "/" == site or not page.url.endswith(".html"):
-                continue
-            if 'http-equiv="Refresh"' in (book_build.html_dir / path).read_text(encoding="utf-8"):
-                continue  # the site's root index.html only forwards to book/index.html
-            seen = page.evaluate(FOOTER_SCRIPT)
-            if seen is None:
-                problems.append(f"{path}: no release footer")
-                continue
-            if not (seen["visible"] and seen["reportVisible"]):
-                problems.append(f"{path}: footer or report link not visible")
-            # The Chinese edition (zh/) words its footer in Chinese and links its own errata page.
-            chinese = path.startswith("zh/")
-            says = f"版本 {version}，" if chinese else f"version {version},"
-            if says not in seen["text"] or f"commit {commit}" not in seen["text"]:
-                problems.append(f"{path}: footer says {seen['text']!r}")
-            report_text = "报告本页的错误" if chinese else "Report an error on this page"
-            if seen["reportText"] != report_text:
-                problems.append(f"{path}: report link reads {seen['reportText']!r}")
-            errata_page = "/zh/errata.html" if chinese else "/book/errata.html"
-            if not (seen["errata"] or "").split("#")[0].endswith(errata_page):
-                problems.append(f"{path}: errata link {seen['errata']!r}")
-            url = urlsplit(seen["report"] or "")
-            query = {key: values[0] for key, values in parse_qs(url.query).items()}
-            if f"{url.scheme}://{url.netloc}{url.path}" != f"{repository}/issues/new":
-                problems.append(f"{path}: report link goes to {seen['report']!r}")
-            if query.get("template") != ERRATA_FORM.name:
-                problems.append(f"{path}: report link does not open {ERRATA_FORM.name}")
-            prefilled = set(query) - {"template", "title", "labels"}
-            if not prefilled <= form_fields:
-                problems.append(f"{path}: fields {prefilled - form_fields} are not in the form")
-            if not query.get("version", "").startswith(f"{version}, commit {commit}"):
-                problems.append(f"{path}: version field {query.get('version')!r}")
-            chapter = query.get("chapter", "")
-            # Pages without a document title (search) are named after the page itself.
-            title = seen["title"].strip("#¶ \n").lower()
-            if f"({path})" not in chapter or title not in chapter.lower():
-                problems.append(f"{path}: chapter field {query.get('chapter')!r}")
-        browser.close()
+    for path in pages:
+        if 'http-equiv="Refresh"' in (book_build.html_dir / path).read_text(encoding="utf-8"):
+            continue  # the site's root index.html only forwards to book/index.html
+        seen = visits[path].report["footer"]
+        if seen is None:
+            problems.append(f"{path}: no release footer")
+            continue
+        if not (seen["visible"] and seen["reportVisible"]):
+            problems.append(f"{path}: footer or report link not visible")
+        # The Chinese edition (zh/) words its footer in Chinese and links its own errata page.
+        chinese = path.startswith("zh/")
+        says = f"版本 {version}，" if chinese else f"version {version},"
+        if says not in seen["text"] or f"commit {commit}" not in seen["text"]:
+            problems.append(f"{path}: footer says {seen['text']!r}")
+        report_text = "报告本页的错误" if chinese else "Report an error on this page"
+        if seen["reportText"] != report_text:
+            problems.append(f"{path}: report link reads {seen['reportText']!r}")
+        errata_page = "/zh/errata.html" if chinese else "/book/errata.html"
+        if not (seen["errata"] or "").split("#")[0].endswith(errata_page):
+            problems.append(f"{path}: errata link {seen['errata']!r}")
+        url = urlsplit(seen["report"] or "")
+        query = {key: values[0] for key, values in parse_qs(url.query).items()}
+        if f"{url.scheme}://{url.netloc}{url.path}" != f"{repository}/issues/new":
+            problems.append(f"{path}: report link goes to {seen['report']!r}")
+        if query.get("template") != ERRATA_FORM.name:
+            problems.append(f"{path}: report link does not open {ERRATA_FORM.name}")
+        prefilled = set(query) - {"template", "title", "labels"}
+        if not prefilled <= form_fields:
+            problems.append(f"{path}: fields {prefilled - form_fields} are not in the form")
+        if not query.get("version", "").startswith(f"{version}, commit {commit}"):
+            problems.append(f"{path}: version field {query.get('version')!r}")
+        chapter = query.get("chapter", "")
+        # Pages without a document title (search) are named after the page itself.
+        title = seen["title"].strip("#¶ \n").lower()
+        if f"({path})" not in chapter or title not in chapter.lower():
+            problems.append(f"{path}: chapter field {query.get('chapter')!r}")
     assert len(pages) > 10
     assert any(path.startswith("zh/") for path in pages), "the Chinese edition's pages are missing"
     assert not problems, "\n".join(problems)
@@ -264,7 +231,8 @@ def wheel_env(tmp_path_factory) -> dict:
     dist = work / "dist"
     # The sdist first, then the wheel built from the unpacked sdist (what `python -m build` does
     # by default), so a file missing from the sdist breaks the wheel too.
-    run([sys.executable, "-m", "build", "--outdir", str(dist), str(REPO)])
+    with SETUPTOOLS_IN_CHECKOUT:  # not while pip installs the checkout into the fresh env
+        run([sys.executable, "-m", "build", "--outdir", str(dist), str(REPO)])
     version = project_version()
     sdists = list(dist.glob(f"softmax_pkg-{version}.tar.gz"))
     wheels = list(dist.glob(f"softmax_pkg-{version}-py3-none-any.whl"))

@@ -65,6 +65,10 @@ def is_chinese(config: Config) -> bool:
 
 # --- the Chinese build, started and collected by the English one ------------------------------
 
+# Pages Sphinx and its extensions write in every edition: search, index, module index, proofs.
+SPHINX_OWN_PAGES = ("search", "genindex", "py-modindex", "prf-prf")
+
+
 def _editions() -> set[str]:
     return set(os.environ.get("SOFTMAX_BOOK_EDITIONS", "en,zh").split(","))
 
@@ -276,7 +280,7 @@ def add_language_switch(
     if is_chinese(app.config):
         # zh pages sit one folder below the English site's root: zh/<page>.html.
         up = "../" * (pagename.count("/") + 1)
-        if pagename in ("search", "genindex", "py-modindex", "prf-prf"):
+        if pagename in SPHINX_OWN_PAGES:
             href = f"{up}{pagename}.html"
         else:
             href = f"{up}book/{pagename}.html"
@@ -290,7 +294,7 @@ def add_language_switch(
         page = pagename.removeprefix("book/")
         translated = _translated(page)
         href = f"{up}zh/{page if translated else 'index'}.html"
-    elif pagename in ("search", "genindex"):
+    elif pagename in SPHINX_OWN_PAGES:  # both editions have their own
         translated, href = True, f"{up}zh/{pagename}.html"
     else:
         translated, href = False, f"{up}zh/index.html"
