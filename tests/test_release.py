@@ -3,7 +3,8 @@
 - ``pyproject.toml`` holds the version; ``CITATION.cff``, the top entry of ``CHANGELOG.md``, the
   installed package's ``__version__`` and the footer of every page of the site must all agree.
 - Every page's footer names the commit the site was built from and links a prefilled errata issue
-  whose fields exist in ``.github/ISSUE_TEMPLATE/errata.yml``.
+  whose fields exist in ``.github/ISSUE_TEMPLATE/errata.yml`` (checked in ``test_site.py``, which
+  visits every page once).
 - ``python -m build`` makes an sdist and a wheel; the wheel, installed into a new virtual
   environment with NumPy alone, imports, runs the docstring examples of the core functions, and
   says how to get the ``viz`` extra when ``softmax_pkg.viz`` is imported without it.
@@ -19,13 +20,11 @@ import textwrap
 import tomllib
 import venv
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
 
-from conftest import REPO, SETUPTOOLS_IN_CHECKOUT, BookBuild, import_or_need, need, toc_files
-from test_site import Visit, html_pages, site, visits  # noqa: F401  (fixtures)
+from conftest import REPO, SETUPTOOLS_IN_CHECKOUT, import_or_need, need, toc_files
 
 ERRATA_FORM = REPO / ".github" / "ISSUE_TEMPLATE" / "errata.yml"
 VIZ_HINT = 'pip install "softmax-pkg[viz]"'
@@ -105,58 +104,6 @@ def test_errata_page_is_in_the_reference_part_of_the_toc():
     text = (REPO / "book" / "errata.md").read_text(encoding="utf-8")
     assert text.startswith("# Errata and changes\n")
     assert "## Version 0.2.0" in text and "## Version 0.1.0" in text
-
-
-@pytest.mark.browser
-@pytest.mark.slow
-def test_every_page_shows_version_commit_and_a_prefilled_report_link(
-    visits: dict[str, Visit], book_build: BookBuild  # noqa: F811 - the fixture imported above
-):
-    # Each page's footer as Chromium showed it, read in the site tests' one visit of every page.
-    version, commit, repository = project_version(), head_commit(), repository_url()
-    form_fields = set(errata_form_fields())
-    pages = html_pages(book_build.html_dir)
-    assert sorted(visits) == pages
-    problems = []
-    for path in pages:
-        if 'http-equiv="Refresh"' in (book_build.html_dir / path).read_text(encoding="utf-8"):
-            continue  # the site's root index.html only forwards to book/index.html
-        seen = visits[path].report["footer"]
-        if seen is None:
-            problems.append(f"{path}: no release footer")
-            continue
-        if not (seen["visible"] and seen["reportVisible"]):
-            problems.append(f"{path}: footer or report link not visible")
-        # The Chinese edition (zh/) words its footer in Chinese and links its own errata page.
-        chinese = path.startswith("zh/")
-        says = f"版本 {version}，" if chinese else f"version {version},"
-        if says not in seen["text"] or f"commit {commit}" not in seen["text"]:
-            problems.append(f"{path}: footer says {seen['text']!r}")
-        report_text = "报告本页的错误" if chinese else "Report an error on this page"
-        if seen["reportText"] != report_text:
-            problems.append(f"{path}: report link reads {seen['reportText']!r}")
-        errata_page = "/zh/errata.html" if chinese else "/book/errata.html"
-        if not (seen["errata"] or "").split("#")[0].endswith(errata_page):
-            problems.append(f"{path}: errata link {seen['errata']!r}")
-        url = urlsplit(seen["report"] or "")
-        query = {key: values[0] for key, values in parse_qs(url.query).items()}
-        if f"{url.scheme}://{url.netloc}{url.path}" != f"{repository}/issues/new":
-            problems.append(f"{path}: report link goes to {seen['report']!r}")
-        if query.get("template") != ERRATA_FORM.name:
-            problems.append(f"{path}: report link does not open {ERRATA_FORM.name}")
-        prefilled = set(query) - {"template", "title", "labels"}
-        if not prefilled <= form_fields:
-            problems.append(f"{path}: fields {prefilled - form_fields} are not in the form")
-        if not query.get("version", "").startswith(f"{version}, commit {commit}"):
-            problems.append(f"{path}: version field {query.get('version')!r}")
-        chapter = query.get("chapter", "")
-        # Pages without a document title (search) are named after the page itself.
-        title = seen["title"].strip("#¶ \n").lower()
-        if f"({path})" not in chapter or title not in chapter.lower():
-            problems.append(f"{path}: chapter field {query.get('chapter')!r}")
-    assert len(pages) > 10
-    assert any(path.startswith("zh/") for path in pages), "the Chinese edition's pages are missing"
-    assert not problems, "\n".join(problems)
 
 
 # --- the wheel ----------------------------------------------------------------------------------

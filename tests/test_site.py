@@ -1,8 +1,9 @@
 """The built site, read as a person reads it: every page in headless Chromium, with the network cut
 off except for the site itself.
 
-Each page is visited once (the ``visits`` fixture); the tests then ask what was seen. A full-page
-screenshot of each page goes to ``_build/screenshots/`` for a person to look at.
+Each page is visited once (the ``visits`` fixture); the tests then ask what was seen. A screenshot
+of each page goes to ``_build/screenshots/`` for a person to look at: its top, or the whole page
+with ``SOFTMAX_BOOK_SCREENSHOTS=full``.
 """
 
 from __future__ import annotations
@@ -12,17 +13,20 @@ import concurrent.futures
 import dataclasses
 import functools
 import http.server
+import os
 import re
 import shutil
 import tempfile
 import threading
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 
 import numpy as np
 import pytest
 import yaml
+
+import test_release as release
 
 from conftest import (
     BUILD_DIR,
@@ -39,6 +43,7 @@ from conftest import (
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SCREENSHOTS = BUILD_DIR / "screenshots"
+FULL_SCREENSHOTS = os.environ.get("SOFTMAX_BOOK_SCREENSHOTS") == "full"
 # TeX that MathJax should have turned into math; none of it may be left in a page's prose.
 RAW_TEX = ("$$", "\\frac", "\\begin", "\\(", "\\[", "\\mathbf", "\\sigma")
 
@@ -101,7 +106,6 @@ async () => {
       .map((a) => ({ href: a.href, text: a.innerText.trim(), lang: a.hreflang })),
     untranslatedNote: (document.querySelector(".softmax-untranslated") || {}).innerText || "",
     // The release footer: version, commit, the errata page and the report link
-    // (tests/test_release.py reads it).
     footer: (() => {
       const footer = document.querySelector(".bd-footer-content .softmax-release");
       if (!footer) return null;
@@ -284,7 +288,8 @@ def _visit(context, site: str, page_path: str) -> Visit:
         page.wait_for_url(urljoin(site + page_path, redirect.group(1)))
     page.wait_for_load_state("networkidle")
     report = page.evaluate(PAGE_SCRIPT)
-    page.screenshot(path=str(screenshot_path(page_path)), full_page=True)
+    # The top of the page, or all of it with SOFTMAX_BOOK_SCREENSHOTS=full (a few seconds a page).
+    page.screenshot(path=str(screenshot_path(page_path)), full_page=FULL_SCREENSHOTS)
     buttons = _header_buttons(page, page_path) if page_path in chapter_pages() else {}
     page.close()
     return Visit(page_path, console_errors, page_errors, blocked, failed, report, buttons)
@@ -416,6 +421,60 @@ def test_chapter_pages_offer_binder_download_and_repository_buttons(visits: dict
     for page in chapter_pages():
         missing = [name for name, shown in visits[page].buttons.items() if not shown]
         assert visits[page].buttons and not missing, f"{page} lacks {missing}"
+
+
+# --- the release footer: version, commit, errata (tests/test_release.py has the rest) -------
+
+
+def test_every_page_shows_version_commit_and_a_prefilled_report_link(
+    visits: dict[str, Visit], book_build: BookBuild
+):
+    # Each page's footer as Chromium showed it, read in the site tests' one visit of every page.
+    version, commit = release.project_version(), release.head_commit()
+    repository = release.repository_url()
+    form_fields = set(release.errata_form_fields())
+    pages = html_pages(book_build.html_dir)
+    assert sorted(visits) == pages
+    problems = []
+    for path in pages:
+        if 'http-equiv="Refresh"' in (book_build.html_dir / path).read_text(encoding="utf-8"):
+            continue  # the site's root index.html only forwards to book/index.html
+        seen = visits[path].report["footer"]
+        if seen is None:
+            problems.append(f"{path}: no release footer")
+            continue
+        if not (seen["visible"] and seen["reportVisible"]):
+            problems.append(f"{path}: footer or report link not visible")
+        # The Chinese edition (zh/) words its footer in Chinese and links its own errata page.
+        chinese = path.startswith("zh/")
+        says = f"版本 {version}，" if chinese else f"version {version},"
+        if says not in seen["text"] or f"commit {commit}" not in seen["text"]:
+            problems.append(f"{path}: footer says {seen['text']!r}")
+        report_text = "报告本页的错误" if chinese else "Report an error on this page"
+        if seen["reportText"] != report_text:
+            problems.append(f"{path}: report link reads {seen['reportText']!r}")
+        errata_page = "/zh/errata.html" if chinese else "/book/errata.html"
+        if not (seen["errata"] or "").split("#")[0].endswith(errata_page):
+            problems.append(f"{path}: errata link {seen['errata']!r}")
+        url = urlsplit(seen["report"] or "")
+        query = {key: values[0] for key, values in parse_qs(url.query).items()}
+        if f"{url.scheme}://{url.netloc}{url.path}" != f"{repository}/issues/new":
+            problems.append(f"{path}: report link goes to {seen['report']!r}")
+        if query.get("template") != release.ERRATA_FORM.name:
+            problems.append(f"{path}: report link does not open {release.ERRATA_FORM.name}")
+        prefilled = set(query) - {"template", "title", "labels"}
+        if not prefilled <= form_fields:
+            problems.append(f"{path}: fields {prefilled - form_fields} are not in the form")
+        if not query.get("version", "").startswith(f"{version}, commit {commit}"):
+            problems.append(f"{path}: version field {query.get('version')!r}")
+        chapter = query.get("chapter", "")
+        # Pages without a document title (search) are named after the page itself.
+        title = seen["title"].strip("#¶ \n").lower()
+        if f"({path})" not in chapter or title not in chapter.lower():
+            problems.append(f"{path}: chapter field {query.get('chapter')!r}")
+    assert len(pages) > 10
+    assert any(path.startswith("zh/") for path in pages), "the Chinese edition's pages are missing"
+    assert not problems, "\n".join(problems)
 
 
 # --- the two editions ------------------------------------------------------------------------------
