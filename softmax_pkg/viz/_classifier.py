@@ -183,9 +183,9 @@ class ClassifierFigure(InteractiveFigure):
     def description(self) -> str:
         """What the figure shows, for screen readers (alt text), in the book's edition."""
         return label(
-            "Decision regions of a softmax classifier on three clusters of points after the "
-            "chosen number of epochs, beside its training objective against the epoch."
-        )
+            "Decision regions of a softmax classifier on {n} training points of {k} classes "
+            "after the chosen number of epochs, beside its training objective against the epoch."
+        ).format(n=len(self.y), k=len(self.classes))
 
     def __init__(
         self,
