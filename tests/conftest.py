@@ -13,6 +13,7 @@ in a fresh environment made from requirements.txt alone (:func:`fresh_env`), for
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import importlib
 import importlib.util
@@ -135,7 +136,10 @@ def clean_environment(env_dir: Path, home: Path) -> dict[str, str]:
     """The variables of a Binder-like session: this venv first on PATH, nothing from outside."""
     # pip's own settings (certificates, mirrors, timeouts) stay: they say how to reach PyPI, and
     # pip installs into the new environment whatever they say.
-    leaks = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "JUPYTER", "CONDA")
+    # SOFTMAX_BOOK_*: what the caller set for its own builds (SOFTMAX_BOOK_EDITIONS=en) does not
+    # belong in a fresh environment either.
+    leaks = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "JUPYTER", "CONDA",
+             "SOFTMAX_BOOK_")
     env = {key: value for key, value in os.environ.items() if not key.startswith(leaks)}
     env["PATH"] = f"{env_dir / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env["VIRTUAL_ENV"] = str(env_dir)
@@ -204,8 +208,9 @@ def build_book(fresh_env: FreshEnv) -> BookBuild:
     The logs are kept in ``_build/book-build.log`` and ``_build/zh/build.log``.
     """
     command = readme_build_command()
-    for stale in (HTML_DIR, BUILD_DIR / ".doctrees", BUILD_DIR / "jupyter_execute"):
-        shutil.rmtree(stale, ignore_errors=True)
+    stale = [HTML_DIR, BUILD_DIR / ".doctrees", BUILD_DIR / "jupyter_execute", BUILD_DIR / "zh"]
+    for folder in stale:  # _build/zh: the Chinese build's log, read below
+        shutil.rmtree(folder, ignore_errors=True)
     argv = shlex.split(command)
     argv[0] = fresh_env.bin(argv[0]) if argv[0] == "jupyter-book" else argv[0]
     start = time.monotonic()
@@ -230,21 +235,34 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _BACKGROUND: dict[str, concurrent.futures.Future] = {}
 _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="fresh-env")
 _PROCESSES: list[subprocess.Popen] = []
+_STOP = threading.Event()  # set when the session ends: no new step may start
+_PROCESSES_LOCK = threading.Lock()
 
 
 def run_stoppable(argv: list[str], *, timeout: float, **kwargs) -> subprocess.CompletedProcess:
     """``subprocess.run`` capturing text output, in a process group of its own that the end of
     the session stops (with the kernels and builds it started) if the tests end first."""
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          stdin=subprocess.DEVNULL, start_new_session=True, **kwargs) as process:
+    with _PROCESSES_LOCK:
+        if _STOP.is_set():
+            raise RuntimeError(f"the test session ended before {argv[:3]} could start")
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True, stdin=subprocess.DEVNULL, start_new_session=True,
+                                   **kwargs)
         _PROCESSES.append(process)
+    with process:
         try:
             out, err = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            _stop_group(process, signal.SIGKILL)
             process.communicate()
             raise
     return subprocess.CompletedProcess(argv, process.returncode, out, err)
+
+
+def _stop_group(process: subprocess.Popen, sig: int) -> None:
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+            os.killpg(process.pid, sig)
 
 
 def _needs(item: pytest.Item, fixture: str) -> bool:
@@ -252,11 +270,18 @@ def _needs(item: pytest.Item, fixture: str) -> bool:
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config, items: list[pytest.Item]):
-    # Stable: the tests that need the fresh environment keep their order, after all others.
+    # Stable: the tests that need the fresh environment keep their order, after all others. They
+    # all carry the marker "venv" (the book, the site, the PDFs are built in it), so that
+    # -m "not venv" leaves out everything that needs PyPI.
     items.sort(key=lambda item: _needs(item, "fresh_env"))
+    for item in items:
+        if _needs(item, "fresh_env"):
+            item.add_marker(pytest.mark.venv)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
+    if session.config.option.collectonly:
+        return
     if any(_needs(item, "fresh_env") for item in session.items):
         root = Path(tempfile.mkdtemp(prefix="softmax-fresh-env-"))
         _BACKGROUND["root"] = root  # type: ignore[assignment]
@@ -270,9 +295,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     futures = [f for f in (_BACKGROUND.get("build"), _BACKGROUND.get("env")) if f is not None]
     for future in futures:
         future.cancel()
-    for process in _PROCESSES:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
+    with _PROCESSES_LOCK:
+        _STOP.set()
+        for process in _PROCESSES:
+            _stop_group(process, signal.SIGTERM)
     concurrent.futures.wait(futures)
     if "root" in _BACKGROUND:
         shutil.rmtree(_BACKGROUND["root"], ignore_errors=True)  # about a gigabyte

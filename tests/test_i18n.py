@@ -463,3 +463,36 @@ def test_the_english_words_stay_english_in_an_english_build(tmp_path):
                   "Solution to Exercise 1"):
         assert words in text, (words, text)
     assert not re.search("[\u4e00-\u9fff]", text), text
+
+
+# --- the language switch: to the twin page, or to the Chinese landing page with a note ----------
+
+class _Config:
+    def __init__(self, language: str) -> None:
+        self.language = language
+
+
+class _App:
+    def __init__(self, language: str) -> None:
+        self.config = _Config(language)
+
+
+def _twin(language: str, pagename: str) -> dict:
+    context: dict = {}
+    softmax_i18n.add_language_switch(_App(language), pagename, "page.html", context, None)
+    return context["softmax_twin"]
+
+
+def test_a_page_without_a_chinese_twin_links_the_chinese_landing_page_and_says_so(monkeypatch):
+    # Every page is translated today; a new English page is not until its translation exists.
+    monkeypatch.setattr(softmax_i18n, "_translated", lambda page: page != "13_new_chapter")
+    new = _twin("en", "book/13_new_chapter")
+    assert new["href"] == "../zh/index.html" and "尚未译成中文" in new["note"], new
+    translated = _twin("en", "book/01_softmax")
+    assert translated["href"] == "../zh/01_softmax.html" and not translated["note"], translated
+
+
+@pytest.mark.parametrize("page", ["search", "genindex", "py-modindex", "prf-prf"])
+def test_the_pages_sphinx_writes_link_their_twin_in_the_other_edition(page):
+    assert _twin("en", page)["href"] == f"zh/{page}.html"
+    assert _twin("zh_CN", page)["href"] == f"../{page}.html"

@@ -10,6 +10,7 @@ temporary folders and every request outside 127.0.0.1 blocked.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -121,10 +122,11 @@ def jupyter_lab(tmp_path: Path, notebook: str):
         request = urllib.request.Request(
             f"{base}/api/shutdown", method="POST", headers={"Authorization": f"token {token}"}
         )
-        try:
+        with contextlib.suppress(OSError):  # it may close the connection without an answer
             urllib.request.urlopen(request, timeout=10).close()
+        try:
             process.wait(timeout=20)
-        except (OSError, subprocess.TimeoutExpired):
+        except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
 

@@ -254,7 +254,12 @@ def visits(site: str, book_build: BookBuild) -> dict[str, Visit]:
                     if not queue:
                         break
                     page_path = queue.popleft()
-                visits[page_path] = _visit(context, site, page_path)
+                try:
+                    visits[page_path] = _visit(context, site, page_path)
+                except BaseException:
+                    with lock:
+                        queue.clear()  # the other browser stops too: the error shows at once
+                    raise
             browser.close()
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
