@@ -133,20 +133,51 @@ def plain_sums(x, a, idx, temperature, y, e, lo=None):
     return row_sums(e, t) + correction
 
 
-def direct_sums(x, a, idx, e, t=None):
-    """``sum_k exp(x_k - a)`` without the term at ``idx``, as ``exp(-a) sum_k exp(x_k)``, and
-    which rows may use it (see ``DIRECT_LO``); ``e`` receives ``exp(x)`` in float64, ``t`` is
-    scratch for an accurate sum (float64)."""
-    np.exp(x, out=e, dtype=e.dtype)
-    e[np.arange(len(e)), idx] = 0.0
-    s = row_sums(e, t)
-    if x.dtype != np.float64:  # float64 is far more precise than a float16/32 result
+def unshifted_sums(x, temperature, y):
+    """Fill ``y = exp(x / T)`` in float64, unshifted; return the rows' sums."""
+    np.copyto(y, x)  # widen first: a mixed-type ufunc would allocate casting buffers
+    if temperature != 1.0:
+        y /= temperature
+    np.exp(y, out=y)
+    return row_sums(y)
+
+
+def exp_sums(x, idx, e, t=None):
+    """Fill ``e = exp(x)`` (float64, unshifted) and return each row's sum without the entry at
+    ``idx`` (if not None); ``t`` is scratch for an accurate sum."""
+    if x.dtype == e.dtype:
+        np.exp(x, out=e)
+    else:  # widen first: a mixed-type ufunc would allocate casting buffers
+        np.copyto(e, x)
+        np.exp(e, out=e)
+    if idx is not None:
+        e[np.arange(len(e)), idx] = 0.0
+    return row_sums(e, t)
+
+
+def direct_scale(s, a, dtype, n):
+    """``exp(-a) s`` for unshifted sums ``s`` of rows of ``n`` entries with maxima ``a``, and
+    which rows may use it (see ``DIRECT_LO``)."""
+    if dtype != np.float64:  # float64 is far more precise than a float16/32 result
         return s * np.exp(-a.astype(np.float64)), np.abs(a) <= -DIRECT_LO
     scale = np.exp(-a.astype(np.longdouble))
     hi = scale.astype(np.float64)
     rest = s * hi + s * (scale - hi).astype(np.float64)
-    ok = (a >= DIRECT_LO) & (a <= DIRECT_HI) & (s >= x.shape[1] * DIRECT_MIN_SUM)
-    return rest, ok
+    return rest, (a >= DIRECT_LO) & (a <= DIRECT_HI) & (s >= n * DIRECT_MIN_SUM)
+
+
+def direct_sums(x, a, idx, e, t=None):
+    """``sum_k exp(x_k - a)`` without the term at ``idx``, as ``exp(-a) sum_k exp(x_k)``, and
+    which rows may use it; ``e`` receives ``exp(x)`` in float64, ``t`` is scratch (float64)."""
+    return direct_scale(exp_sums(x, idx, e, t), a, x.dtype, x.shape[1])
+
+
+def spare(row, c0):
+    """The bytes of a float16/32 result ``row`` from entry ``c0`` on, from the first 8-byte
+    boundary, as float64: work space for the next entries, before they are written."""
+    b = row[c0:].view(np.uint8)
+    skip = -b.ctypes.data % 8
+    return b[skip : skip + (b.size - skip) // 8 * 8].view(np.float64)
 
 
 def nonfinite_rows(kind: str, x: np.ndarray, w: np.ndarray | None) -> np.ndarray:
@@ -188,11 +219,13 @@ class Call:
     ``rest = log1p(sum without the maximal term)`` beside it (LSE = out + rest).
     """
 
-    def __init__(self, kind, x, w=None, temperature=1.0, route=None):
+    def __init__(self, kind, x, w=None, temperature=1.0, route=None, out=None):
         self.kind, self.x, self.w, self.temperature = kind, x, w, float(temperature)
         self.work = np.result_type(x.dtype, np.float64)  # longdouble stays longdouble
         m, n = x.shape
-        if kind == LOGSUMEXP:
+        if out is not None:  # (out, rest) of another call: a row it redoes
+            self.out, self.rest = out
+        elif kind == LOGSUMEXP:
             self.out, self.rest = np.empty(m, self.work), np.empty(m, self.work)
         else:
             self.out, self.rest = np.empty((m, n), dtype=x.dtype), None
@@ -200,11 +233,8 @@ class Call:
         # three workers (the threads and the caller) each hold their blocks and a widened copy
         # of a chunk at once, and the whole call must stay within 1.1x the result + 64 KiB.
         budget = (8 << 10) + max(self.out.nbytes, x.nbytes * (kind == LOGSUMEXP)) // 96
-        route = route or route_for(kind, x.dtype, n, w is not None, self.temperature)
-        block = self.block_for(route, budget)
-        if n > block and route != "plain":  # rows longer than a block: chunked, shifted
-            route, block = "plain", self.block_for("plain", budget)
-        self.route, self.block = route, block
+        self.route = route or route_for(kind, x.dtype, n, w is not None, self.temperature)
+        self.block = self.block_for(self.route, budget)
 
     def block_for(self, route, budget) -> int:
         """The most numbers a block may hold on ``route`` within ``budget`` bytes of scratch
@@ -254,11 +284,7 @@ class Call:
         w = None if self.w is None else self.w[i0:i1]
         x, y, e, extra = self.views(self.x[i0:i1], w, out, bufs)
         if route == "unshifted":
-            np.copyto(y, x)  # widen first: a mixed-type ufunc would allocate casting buffers
-            if self.temperature != 1.0:
-                y /= self.temperature
-            np.exp(y, out=y)
-            s = row_sums(y)
+            s = unshifted_sums(x, self.temperature, y)
             # Rows outside [e^-590, inf), non-finite ones too, are redone on the plain route.
             a, ok = np.zeros(len(s)), (s >= UNSHIFTED_MIN_SUM) & (s < np.inf)
         elif kind == SOFTMAX:
@@ -268,6 +294,8 @@ class Call:
             a, idx = row_max(x, self.work)
             if route == "direct":
                 s, ok = direct_sums(x, a, idx, e, *extra)
+                if kind == LOG_SOFTMAX:
+                    shift(x, a[:, None], 1.0, y)
             else:
                 lo = extra if self.twosum() else None
                 s, ok = plain_sums(x, a[:, None], idx, self.temperature, y, e, lo), None
@@ -277,23 +305,22 @@ class Call:
                 np.copyto(out, e, casting="same_kind")
         elif kind == LOGSUMEXP:
             self.out[i0:i1], self.rest[i0:i1] = a, np.log1p(s)
-        elif route == "direct":
-            np.subtract(x, a[:, None], out=out)
-            out -= np.log1p(s)[:, None]
         else:
             y -= np.log1p(s)[:, None]
             if y is not out:
                 np.copyto(out, y, casting="same_kind")
         bad = None if np.isfinite(a).all() else ~np.isfinite(a.ravel())
         if ok is not None and not ok.all():
-            declined = ~ok if bad is None else ~ok & ~bad
-            for i in i0 + np.flatnonzero(declined):  # rows this route cannot take
-                one = Call(kind, self.x[i : i + 1], None, self.temperature, "plain").run()
-                self.out[i] = one.out[0]
-                if kind == LOGSUMEXP:
-                    self.rest[i] = one.rest[0]
+            for i in i0 + np.flatnonzero(~ok if bad is None else ~ok & ~bad):
+                self.redo(i)
         if bad is not None:
             self.nonfinite(i0 + np.flatnonzero(bad))
+
+    def redo(self, i):
+        """Row ``i`` again on the plain route (the call's route declined it), in place."""
+        rest = None if self.rest is None else self.rest[i : i + 1]
+        Call(self.kind, self.x[i : i + 1], None, self.temperature, "plain",
+             (self.out[i : i + 1], rest)).run()
 
     def nonfinite(self, rows):
         w = None if self.w is None else self.w[rows]
@@ -302,53 +329,98 @@ class Call:
             self.rest[rows] = 0.0
 
     def long_row(self, i, chunks, parallel):
-        """Row ``i``, longer than a block: its maximum, sum and result in three sweeps over its
-        chunks; the chunks' sums are added exactly (fsum), so threads cannot change the result."""
-        kind, x = self.kind, self.x[i : i + 1]
+        """Row ``i``, longer than a block, in sweeps: the maximum (not on the unshifted route),
+        the sum, the result (not for logsumexp). The chunks' sums are added exactly (fsum), so
+        threads cannot change the result. A row that one thread walks alone, unmasked, is taken
+        whole wherever no scratch is needed, and a float16/32 result lends its own bytes, not
+        yet written, as float64 work space (``spare``): a few long steps instead of many."""
+        kind, route, temperature = self.kind, self.route, self.temperature
+        x, n = self.x[i : i + 1], self.x.shape[1]
         w = None if self.w is None else self.w[i : i + 1]
         out = None if kind == LOGSUMEXP else self.out[i : i + 1]
+        in_place = out is not None and out.dtype == self.work
+        serial = w is None and not parallel
+        own = serial and out is not None and not in_place and spare(out[0], 0).size > self.block
 
-        def chunk(c0, c1, bufs):
+        def chunk(c0, c1, bufs, y=None):
+            """The chunk's x (masked entries -inf), work space (``y`` if given) and scratch."""
+            if y is not None:
+                return x[:, c0:c1], y[None, : c1 - c0], []
             wc = None if w is None else w[:, c0:c1]
-            return self.views(x[:, c0:c1], wc, None if out is None else out[:, c0:c1], bufs)
-
-        def chunk_max(c0, c1, bufs):
-            value, j = row_max(chunk(c0, c1, bufs)[0], self.work)
-            return value[0], c0 + int(j[0])
+            oc = None if out is None else out[:, c0:c1]
+            xc, y, _, extra = self.views(x[:, c0:c1], wc, oc, bufs)
+            return xc, y, extra
 
         def scratch():
             return self.scratch(self.block)
 
-        maxima = parallel_map(chunk_max, chunks, scratch, parallel)
-        nans = [p for p in maxima if np.isnan(p[0])]
-        a, at = nans[0] if nans else max(maxima, key=lambda p: (p[0], -p[1]))
-        if not np.isfinite(a):
-            return self.nonfinite(np.array([i]))
+        def chunk_max(c0, c1, bufs):
+            value, j = row_max(x[:, c0:c1] if w is None else chunk(c0, c1, bufs)[0], self.work)
+            return value[0], c0 + int(j[0])
+
+        a, at = 0.0, -1
+        if route != "unshifted":
+            maxima = parallel_map(chunk_max, [(0, n)] if serial else chunks, scratch, parallel)
+            nans = [p for p in maxima if np.isnan(p[0])]
+            a, at = nans[0] if nans else max(maxima, key=lambda p: (p[0], -p[1]))
+            if not np.isfinite(a):
+                return self.nonfinite(np.array([i]))
         a = np.array([[a]], dtype=self.work)
 
-        def chunk_sum(c0, c1, bufs):
-            xc, y, e, lo = chunk(c0, c1, bufs)
-            lo = lo if self.twosum() else None
+        def chunk_sum(c0, c1, bufs, y=None):
+            xc, y, extra = chunk(c0, c1, bufs, y)
             idx = None if kind == SOFTMAX or not c0 <= at < c1 else np.array([at - c0])
-            return float(plain_sums(xc, a, idx, self.temperature, y, e, lo)[0])
+            if route == "unshifted":
+                return float(unshifted_sums(xc, temperature, y)[0])
+            if route == "direct":
+                return float(exp_sums(xc, idx, y, *extra)[0])
+            lo = extra if self.twosum() else None
+            return float(plain_sums(xc, a, idx, temperature, y, y, lo)[0])
 
-        total = math.fsum(parallel_map(chunk_sum, chunks, scratch, parallel))
+        if own:  # the pieces end with exp(x) of the first entries in the result's bytes
+            size = spare(out[0], 0).size
+            pieces = [(c, min(c + size, n)) for c in range(size, n, size)] + [(0, size)]
+            sums = [chunk_sum(c0, c1, None, spare(out[0], 0)) for c0, c1 in pieces]
+        else:
+            sums = parallel_map(chunk_sum, chunks, scratch, parallel)
+        total = math.fsum(sums)
+        if route == "direct":
+            total, ok = direct_scale(total, a[0, 0], x.dtype, n)
+        else:
+            ok = route == "plain" or UNSHIFTED_MIN_SUM <= total < np.inf
+        if not ok:
+            return self.redo(i)
         if kind == LOGSUMEXP:
             self.out[i], self.rest[i] = a[0, 0], np.log1p(total)
             return
 
-        def chunk_write(c0, c1, bufs):
-            xc, y, e, _ = chunk(c0, c1, bufs)
-            oc = out[:, c0:c1]
+        def chunk_write(c0, c1, bufs, y=None, exps=False):
+            """The chunk's result; ``exps``: ``y`` holds its exponentials from chunk_sum."""
+            xc, y, _ = chunk(c0, c1, bufs, y)
             if kind == SOFTMAX:
-                if y is not oc:  # chunk_sum's exponentials were in scratch: recompute them
-                    plain_sums(xc, a, None, self.temperature, y, e)
-                np.multiply(e, 1.0 / total, out=oc, casting="same_kind")
+                if not (in_place or exps):  # chunk_sum's exponentials are gone: recompute
+                    if route == "unshifted":
+                        unshifted_sums(xc, temperature, y)
+                    else:
+                        plain_sums(xc, a, None, temperature, y, y)
+                y *= 1.0 / total
             else:
-                shift(xc, a, self.temperature, y)
-                np.subtract(y, np.log1p(total), out=oc, casting="same_kind")
+                shift(xc, a, temperature, y)
+                y -= np.log1p(total)
+            if not in_place:  # 1-d: NumPy narrows overlapping memory front to back, no copy
+                np.copyto(out[0, c0:c1], y[0], casting="same_kind")
 
-        parallel_map(chunk_write, chunks, scratch, parallel)
+        if own:  # each step's work space: the bytes of its own result and the next ones
+            c0, t = 0, np.empty(self.block, self.work)
+            while c0 < n:
+                y = spare(out[0], c0)
+                y = y if y.size > self.block else t
+                chunk_write(c0, c0 + min(y.size, n - c0), None, y, exps=c0 == 0)
+                c0 += min(y.size, n - c0)
+        elif serial and in_place:
+            chunk_write(0, n, None, out[0])
+        else:
+            parallel_map(chunk_write, chunks, scratch, parallel)
 
     def run(self):
         m, n = self.x.shape
@@ -367,7 +439,8 @@ class Call:
         else:
             chunks = [(c, min(c + self.block, n)) for c in range(0, n, self.block)]
             if m == 1:  # threads share the chunks of the row
-                self.long_row(0, chunks, parallel)
+                with np.errstate(all="ignore"):
+                    self.long_row(0, chunks, parallel)
             else:  # threads share the rows
                 parallel_map(lambda i, _: self.long_row(i, chunks, False), [(i,) for i in range(m)],
                              list, parallel)
