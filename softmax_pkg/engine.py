@@ -150,17 +150,17 @@ def direct_scale(s, a, dtype, n):
     return rest, (a >= DIRECT_LO) & (a <= DIRECT_HI) & (s >= n * DIRECT_MIN_SUM)
 
 
-def own_steps(row, block):
+def own_steps(row, address, block):
     """Steps ``(c0, c1, y)`` through a long float16/32 result ``row`` for the sum and for the
     result, where ``y`` is float64 work space made of the row's own bytes not yet written (from
     the first 8-byte boundary at entry c0 on: room for about half of the entries left), or None
     (scratch) once that holds less than a block; None if the row is too short for it. The sum's
-    steps end with exp(x) of the first entries in place for the result's first step."""
+    steps end with exp(x) of the first entries in place for the result's first step.
+    ``address``: where the row starts in memory."""
     b, item, n = row.view(np.uint8), row.itemsize, row.size
-    base = b.ctypes.data
 
     def spare(c0):
-        start = c0 * item + -(base + c0 * item) % 8
+        start = c0 * item + -(address + c0 * item) % 8
         return b[start : start + (b.size - start) // 8 * 8].view(np.float64)
 
     y, c0, writes = spare(0), 0, []
@@ -168,7 +168,8 @@ def own_steps(row, block):
         return None
     sums = [(c, min(c + y.size, n), y) for c in range(y.size, n, y.size)] + [(0, y.size, y)]
     while c0 < n:
-        y = spare(c0) if spare(c0).size > block else None
+        y = spare(c0)
+        y = y if y.size > block else None
         writes.append((c0, min(c0 + (block if y is None else y.size), n), y))
         c0 = writes[-1][1]
     return sums, writes
@@ -339,7 +340,8 @@ class Call:
         out = None if kind == LOGSUMEXP else self.out[i : i + 1]
         in_place, serial = out is not None and out.dtype == self.work, w is None and not parallel
         sum_steps = write_steps = steps = [(c0, c1, None) for c0, c1 in chunks]
-        own = serial and out is not None and not in_place and own_steps(out[0], self.block)
+        own = serial and out is not None and not in_place and own_steps(
+            out[0], out.__array_interface__["data"][0], self.block)
         if own:
             sum_steps, write_steps = own
         elif serial and in_place:
@@ -357,8 +359,11 @@ class Call:
             value, j = row_max(x[:, c0:c1] if w is None else chunk(c0, c1, None, bufs)[0], self.work)
             return value[0], c0 + int(j[0])
 
-        def each(func, items):
-            return parallel_map(func, items, lambda: self.scratch(self.block), parallel)
+        def each(func, items):  # serial: in this thread's errstate, scratch only if needed
+            if parallel:
+                return parallel_map(func, items, lambda: self.scratch(self.block))
+            bufs = self.scratch(self.block) if any(y is None for *_, y in items) else []
+            return [func(*item, bufs) for item in items]
 
         a, at = np.zeros((1, 1)), -1
         if self.route != "unshifted":
