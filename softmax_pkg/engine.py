@@ -233,8 +233,9 @@ class Call:
         # of a chunk at once, and the whole call must stay within 1.1x the result + 64 KiB.
         # Where the result itself is the only scratch (float64 softmax), blocks hold BLOCK.
         budget = (8 << 10) + max(self.out.nbytes, x.nbytes * (kind == LOGSUMEXP)) // 96
-        size = self.work.itemsize * max(1, self.buffers())
-        self.block = BLOCK if self.buffers() == 0 else min(BLOCK, max(MIN_BLOCK, budget // size))
+        buffers = self.buffers()
+        size = self.work.itemsize * max(1, buffers)
+        self.block = BLOCK if buffers == 0 else min(BLOCK, max(MIN_BLOCK, budget // size))
 
     def buffers(self) -> int:
         """How many block-sized scratch arrays a worker needs."""
