@@ -286,7 +286,8 @@ class Call:
             if not fresh or self.route == "direct":
                 shift(x, a, self.temperature, y)
             y -= np.log1p(s)[:, None]
-        if dest is not None:  # NumPy narrows 1-d overlapping memory front to back, no copy
+        if dest is not None:  # a 1-d dest overlapping y (own_steps): NumPy narrows front to
+            # back without a temporary copy, reading each number before its bytes are written
             np.copyto(dest, y, casting="same_kind")
 
     def rows(self, i0, i1, bufs):
@@ -357,7 +358,8 @@ class Call:
             return xc, y, extra
 
         def chunk_max(c0, c1, _, bufs):
-            value, j = row_max(x[:, c0:c1] if w is None else chunk(c0, c1, None, bufs)[0], self.work)
+            xc = x[:, c0:c1] if w is None else chunk(c0, c1, None, bufs)[0]
+            value, j = row_max(xc, self.work)
             return value[0], c0 + int(j[0])
 
         def each(func, items):  # serial: in this thread's errstate, scratch only if needed
