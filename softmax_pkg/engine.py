@@ -74,7 +74,10 @@ def row_sums(e, t=None):
     s = np.add.reduce(e, axis=1)
     if t is None:
         return s
-    sigma = np.ldexp(1.0, np.frexp(s)[1] + 1)[:, None]
+    if len(s) == 1:  # a chunk of a long row: the same power of two, without array calls
+        sigma = math.ldexp(1.0, math.frexp(s[0])[1] + 1)
+    else:
+        sigma = np.ldexp(1.0, np.frexp(s)[1] + 1)[:, None]
     np.add(e, sigma, out=t)
     t -= sigma
     hi = np.add.reduce(t, axis=1)
