@@ -1,24 +1,27 @@
 """The row engine behind softmax, log_softmax and logsumexp. Internal: no stability promise.
 
 This module is the one place that ``softmax_pkg._softmax``, ``softmax_pkg._losses``, the
-benchmark and the tests reach into; the book uses only public names.
+benchmark and the tests reach into; the book uses only public names. Its threads (the pool, the
+lock, ``set_num_threads``) live in ``softmax_pkg._threads``.
 
 Every function takes *rows*: a 2-d array ``x`` of shape (m, n), the class axis last. The rows are
 walked in blocks of whole rows (at most ``BLOCK`` numbers), so that the maximum, the
 exponentials, the sum and the final scaling of a block all happen while it sits in the CPU cache,
 and the temporaries stay a small fraction of the output. A row longer than a block is walked in
-chunks, three times (maximum, sum, write). float16 and float32 are computed in float64 and rounded
-once at the end.
+sweeps (maximum, sum, result) on the same route, in chunks where scratch is needed; a float16/32
+result's own bytes serve as float64 work space before they are written. float16 and float32 are
+computed in float64 and rounded once at the end.
 
-Two routes compute a block; ``route_for`` picks one per call:
+Three routes compute a block; ``route_for`` picks one per call:
 
 ``plain``
     m = max x, y = x - m, e = exp(y), then ``e / sum e`` or ``y - log1p(sum of e without one
     maximal term)``. Always valid. float64 log variants add the exact rounding error of ``x - m``
     (TwoSum), without which a term's relative error is ``|y| u``: hundreds of ulps at the max.
 ``direct``
-    the log variants sum ``exp(x)`` unshifted and scale the sum by ``exp(-m)``: no shift, no TwoSum.
-    float64 needs ``m`` in ``[DIRECT_LO, DIRECT_HI]``, ``exp(-m)`` in extended precision
+    the log variants sum ``exp(x)`` unshifted and scale the sum by ``exp(-m)``: no shift, no TwoSum,
+    and no ``exp(x - m)`` kept for the result. float16/32 need ``|m| <= -DIRECT_LO``; float64
+    needs ``m`` in ``[DIRECT_LO, DIRECT_HI]``, ``exp(-m)`` in extended precision
     (``np.longdouble`` with a 64-bit mantissa) and a sum big enough that subnormal exponentials do
     not matter; other rows are redone on the plain route.
 ``unshifted``
@@ -30,17 +33,13 @@ Two routes compute a block; ``route_for`` picks one per call:
 
 from __future__ import annotations
 
-import itertools
 import math
-import os
-import threading
-import warnings
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ._threads import DEFAULT_THREADS, PARALLEL_MIN, parallel_map, set_num_threads  # noqa: F401
+
 SOFTMAX, LOG_SOFTMAX, LOGSUMEXP = KINDS = ("softmax", "log_softmax", "logsumexp")
-ROUTES = ("plain", "direct", "unshifted")
 
 BLOCK = 1 << 16  # most numbers in one block (512 KiB of float64)
 MIN_BLOCK = 1 << 10
@@ -64,16 +63,6 @@ def row_max(x: np.ndarray, work=np.float64) -> tuple[np.ndarray, np.ndarray]:
     return x[np.arange(len(x)), idx].astype(work), idx
 
 
-def two_sum_error(x, a, y, lo, t):
-    """``lo = (x - a) - y`` exactly, for ``y = fl(x - a)`` (Knuth's TwoSum; ``t`` is scratch)."""
-    np.subtract(y, x, out=lo)  # b' = y - x
-    np.subtract(y, lo, out=t)  # a' = y - b'
-    np.subtract(x, t, out=t)  # x - a'
-    np.subtract(-a, lo, out=lo)  # -a - b'
-    lo += t
-    return lo
-
-
 def row_sums(e, t=None):
     """Sums of the rows of ``e`` >= 0; with scratch ``t``, to within one rounding.
 
@@ -85,7 +74,10 @@ def row_sums(e, t=None):
     s = np.add.reduce(e, axis=1)
     if t is None:
         return s
-    sigma = np.ldexp(1.0, np.frexp(s)[1] + 1)[:, None]
+    if len(s) == 1:  # a chunk of a long row: the same power of two, without array calls
+        sigma = math.ldexp(1.0, math.frexp(s[0])[1] + 1)
+    else:
+        sigma = np.ldexp(1.0, np.frexp(s)[1] + 1)[:, None]
     np.add(e, sigma, out=t)
     t -= sigma
     hi = np.add.reduce(t, axis=1)
@@ -118,14 +110,18 @@ def plain_sums(x, a, idx, temperature, y, e, lo=None):
     variants, T = 1) the sum includes the rounding error of ``x - a``:
     ``exp(y + lo) = e (1 + lo)`` to working precision."""
     shift(x, a, temperature, y)
-    if lo is not None:
-        lo = two_sum_error(x, a, y, *lo), lo[1]
+    if lo is not None:  # lo = (x - a) - y exactly (Knuth's TwoSum; t is scratch)
+        lo, t = lo
+        np.subtract(y, x, out=lo)  # b' = y - x
+        np.subtract(y, lo, out=t)  # a' = y - b'
+        np.subtract(x, t, out=t)  # x - a'
+        np.subtract(-a, lo, out=lo)  # -a - b'
+        lo += t
     np.exp(y, out=e)
     if idx is not None:
         e[np.arange(len(e)), idx] = 0.0
     if lo is None:
         return row_sums(e)
-    lo, t = lo
     correction = np.einsum("ij,ij->i", e, lo)
     nan = np.isnan(correction)  # -inf entries: e = 0, lo = NaN; their terms are 0
     if nan.any():
@@ -133,20 +129,53 @@ def plain_sums(x, a, idx, temperature, y, e, lo=None):
     return row_sums(e, t) + correction
 
 
-def direct_sums(x, a, idx, e, t=None):
-    """``sum_k exp(x_k - a)`` without the term at ``idx``, as ``exp(-a) sum_k exp(x_k)``, and
-    which rows may use it (see ``DIRECT_LO``); ``e`` receives ``exp(x)`` in float64, ``t`` is
-    scratch for an accurate sum (float64)."""
-    np.exp(x, out=e, dtype=e.dtype)
-    e[np.arange(len(e)), idx] = 0.0
-    s = row_sums(e, t)
-    if x.dtype != np.float64:  # float64 is far more precise than a float16/32 result
+def exp_sums(x, idx, e, t=None):
+    """Fill ``e = exp(x)`` (float64, unshifted) and return each row's sum without the entry at
+    ``idx`` (if not None); ``t`` is scratch for an accurate sum."""
+    if x.dtype == e.dtype:
+        np.exp(x, out=e)
+    else:  # widen first: a mixed-type ufunc would allocate casting buffers
+        np.copyto(e, x)
+        np.exp(e, out=e)
+    if idx is not None:
+        e[np.arange(len(e)), idx] = 0.0
+    return row_sums(e, t)
+
+
+def direct_scale(s, a, dtype, n):
+    """``exp(-a) s`` for unshifted sums ``s`` of rows of ``n`` entries with maxima ``a``, and
+    which rows may use it (see ``DIRECT_LO``)."""
+    if dtype != np.float64:  # float64 is far more precise than a float16/32 result
         return s * np.exp(-a.astype(np.float64)), np.abs(a) <= -DIRECT_LO
     scale = np.exp(-a.astype(np.longdouble))
     hi = scale.astype(np.float64)
     rest = s * hi + s * (scale - hi).astype(np.float64)
-    ok = (a >= DIRECT_LO) & (a <= DIRECT_HI) & (s >= x.shape[1] * DIRECT_MIN_SUM)
-    return rest, ok
+    return rest, (a >= DIRECT_LO) & (a <= DIRECT_HI) & (s >= n * DIRECT_MIN_SUM)
+
+
+def own_steps(row, address, block):
+    """Steps ``(c0, c1, y)`` through a long float16/32 result ``row`` for the sum and for the
+    result, where ``y`` is float64 work space made of the row's own bytes not yet written (from
+    the first 8-byte boundary at entry c0 on: room for about half of the entries left), or None
+    (scratch) once that holds less than a block; None if the row is too short for it. The sum's
+    steps end with exp(x) of the first entries in place for the result's first step.
+    ``address``: where the row starts in memory."""
+    b, item, n = row.view(np.uint8), row.itemsize, row.size
+
+    def spare(c0):
+        start = c0 * item + -(address + c0 * item) % 8
+        return b[start : start + (b.size - start) // 8 * 8].view(np.float64)
+
+    y, c0, writes = spare(0), 0, []
+    if y.size <= block:
+        return None
+    sums = [(c, min(c + y.size, n), y) for c in range(y.size, n, y.size)] + [(0, y.size, y)]
+    while c0 < n:
+        y = spare(c0)
+        y = y if y.size > block else None
+        writes.append((c0, min(c0 + (block if y is None else y.size), n), y))
+        c0 = writes[-1][1]
+    return sums, writes
 
 
 def nonfinite_rows(kind: str, x: np.ndarray, w: np.ndarray | None) -> np.ndarray:
@@ -178,7 +207,7 @@ def route_for(kind, dtype, n, masked, temperature) -> str:
         return "plain"
     if dtype.itemsize == 8:  # float64
         return "direct" if EXTENDED else "plain"
-    return "direct" if kind == LOGSUMEXP else "plain"  # float16/32 log_softmax needs y anyway
+    return "direct" if kind == LOGSUMEXP or dtype.itemsize < 8 else "plain"
 
 
 class Call:
@@ -188,49 +217,39 @@ class Call:
     ``rest = log1p(sum without the maximal term)`` beside it (LSE = out + rest).
     """
 
-    def __init__(self, kind, x, w=None, temperature=1.0, route=None):
+    def __init__(self, kind, x, w=None, temperature=1.0, route=None, out=None):
         self.kind, self.x, self.w, self.temperature = kind, x, w, float(temperature)
         self.work = np.result_type(x.dtype, np.float64)  # longdouble stays longdouble
         m, n = x.shape
-        if kind == LOGSUMEXP:
+        if out is not None:  # (out, rest) of another call: a row it redoes
+            self.out, self.rest = out
+        elif kind == LOGSUMEXP:
             self.out, self.rest = np.empty(m, self.work), np.empty(m, self.work)
         else:
             self.out, self.rest = np.empty((m, n), dtype=x.dtype), None
+        self.route = route or route_for(kind, x.dtype, n, w is not None, self.temperature)
+        # TwoSum's correction: float64 log variants at T = 1 on the plain route.
+        self.twosum = (self.route == "plain" and kind != SOFTMAX and self.temperature == 1.0
+                       and x.dtype == self.work)
         # Temporaries: 8 KiB + 1/96 of the result (of the input for logsumexp) per thread. Up to
         # three workers (the threads and the caller) each hold their blocks and a widened copy
         # of a chunk at once, and the whole call must stay within 1.1x the result + 64 KiB.
+        # Where the result itself is the only scratch (float64 softmax), blocks hold BLOCK.
         budget = (8 << 10) + max(self.out.nbytes, x.nbytes * (kind == LOGSUMEXP)) // 96
-        route = route or route_for(kind, x.dtype, n, w is not None, self.temperature)
-        block = self.block_for(route, budget)
-        if n > block and route != "plain":  # rows longer than a block: chunked, shifted
-            route, block = "plain", self.block_for("plain", budget)
-        self.route, self.block = route, block
+        buffers = self.buffers()
+        size = self.work.itemsize * max(1, buffers)
+        self.block = BLOCK if buffers == 0 else min(BLOCK, max(MIN_BLOCK, budget // size))
 
-    def block_for(self, route, budget) -> int:
-        """The most numbers a block may hold on ``route`` within ``budget`` bytes of scratch
-        (``BLOCK`` where the result itself is the only scratch: float64 softmax)."""
-        buffers = self.buffers(route)
-        if buffers == 0:
-            return BLOCK
-        return int(min(BLOCK, max(MIN_BLOCK, budget // (self.work.itemsize * buffers))))
-
-    def buffers(self, route=None) -> int:
+    def buffers(self) -> int:
         """How many block-sized scratch arrays a worker needs."""
-        route = route or self.route
-        y_in_out = self.kind != LOGSUMEXP and self.x.dtype == self.work
-        count = 0 if y_in_out else 1
-        if route == "plain" and self.kind == LOG_SOFTMAX:
+        count = 0 if self.kind != LOGSUMEXP and self.x.dtype == self.work else 1  # y
+        if self.route == "plain" and self.kind == LOG_SOFTMAX:
             count += 1  # e beside y, which the result needs again
-        if self.twosum(route):
+        if self.twosum:
             count += 2  # TwoSum's lo, and scratch for row_sums
-        elif route == "direct" and self.x.dtype == self.work:
+        elif self.route == "direct" and self.x.dtype == self.work:
             count += 1  # scratch for row_sums
         return count + (self.w is not None)  # the masked copy of x
-
-    def twosum(self, route=None) -> bool:
-        """Whether the plain route adds TwoSum's correction: float64 log variants at T = 1."""
-        return ((route or self.route) == "plain" and self.kind != SOFTMAX
-                and self.temperature == 1.0 and self.x.dtype == self.work)
 
     def scratch(self, size):
         return [np.empty(size, self.work) for _ in range(self.buffers())]
@@ -247,53 +266,68 @@ class Call:
         e = bufs.pop() if self.route == "plain" and self.kind == LOG_SOFTMAX else y
         return x, y, e, bufs  # what is left: TwoSum's or row_sums' scratch
 
+    def sums(self, x, a, idx, y, e, extra):
+        """Each row's sum of exponentials on the call's route (without the entry at ``idx``
+        unless None), leaving in ``y`` and ``e`` what the route leaves there."""
+        if self.route == "unshifted":  # y = exp(x / T), widened first (no casting buffers)
+            np.copyto(y, x)
+            if self.temperature != 1.0:
+                y /= self.temperature
+            return row_sums(np.exp(y, out=y))
+        if self.route == "direct":
+            return exp_sums(x, idx, e, *extra)
+        return plain_sums(x, a, idx, self.temperature, y, e, extra if self.twosum else None)
+
+    def result(self, x, a, s, y, dest, fresh):
+        """The rows' result from their sums ``s`` (scaled to the maximum), made in ``y`` and
+        narrowed into ``dest`` unless None; ``fresh``: ``y`` holds what ``sums`` left there."""
+        if self.kind == SOFTMAX:
+            if not fresh:  # the exponentials are gone: again
+                self.sums(x, a, None, y, y, [])
+            y *= (1.0 / s)[:, None]
+        else:
+            if not fresh or self.route == "direct":
+                shift(x, a, self.temperature, y)
+            y -= np.log1p(s)[:, None]
+        if dest is not None:  # a 1-d dest overlapping y (own_steps): NumPy narrows front to
+            # back without a temporary copy, reading each number before its bytes are written
+            np.copyto(dest, y, casting="same_kind")
+
     def rows(self, i0, i1, bufs):
         """Rows i0:i1, whole: the maximum, the sums, the result."""
         kind, route = self.kind, self.route
         out = None if kind == LOGSUMEXP else self.out[i0:i1]
         w = None if self.w is None else self.w[i0:i1]
         x, y, e, extra = self.views(self.x[i0:i1], w, out, bufs)
+        idx = None
         if route == "unshifted":
-            np.copyto(y, x)  # widen first: a mixed-type ufunc would allocate casting buffers
-            if self.temperature != 1.0:
-                y /= self.temperature
-            np.exp(y, out=y)
-            s = row_sums(y)
-            # Rows outside [e^-590, inf), non-finite ones too, are redone on the plain route.
-            a, ok = np.zeros(len(s)), (s >= UNSHIFTED_MIN_SUM) & (s < np.inf)
+            a = np.zeros((len(x), 1))
         elif kind == SOFTMAX:
             a = x.max(axis=1, keepdims=True)
-            s, ok = plain_sums(x, a, None, self.temperature, y, e), None
         else:
             a, idx = row_max(x, self.work)
-            if route == "direct":
-                s, ok = direct_sums(x, a, idx, e, *extra)
-            else:
-                lo = extra if self.twosum() else None
-                s, ok = plain_sums(x, a[:, None], idx, self.temperature, y, e, lo), None
-        if kind == SOFTMAX:
-            np.multiply(e, np.divide(1.0, s, out=s)[:, None], out=e)
-            if e is not out:
-                np.copyto(out, e, casting="same_kind")
-        elif kind == LOGSUMEXP:
-            self.out[i0:i1], self.rest[i0:i1] = a, np.log1p(s)
-        elif route == "direct":
-            np.subtract(x, a[:, None], out=out)
-            out -= np.log1p(s)[:, None]
+            a = a[:, None]
+        s, ok = self.sums(x, a, idx, y, e, extra), None
+        if route == "direct":
+            s, ok = direct_scale(s, a[:, 0], x.dtype, x.shape[1])
+        elif route == "unshifted":  # rows outside [e^-590, inf), non-finite ones too
+            ok = (s >= UNSHIFTED_MIN_SUM) & (s < np.inf)
+        if kind == LOGSUMEXP:
+            self.out[i0:i1], self.rest[i0:i1] = a[:, 0], np.log1p(s)
         else:
-            y -= np.log1p(s)[:, None]
-            if y is not out:
-                np.copyto(out, y, casting="same_kind")
-        bad = None if np.isfinite(a).all() else ~np.isfinite(a.ravel())
+            self.result(x, a, s, y, None if y is out else out, True)
+        bad = None if np.isfinite(a).all() else ~np.isfinite(a[:, 0])
         if ok is not None and not ok.all():
-            declined = ~ok if bad is None else ~ok & ~bad
-            for i in i0 + np.flatnonzero(declined):  # rows this route cannot take
-                one = Call(kind, self.x[i : i + 1], None, self.temperature, "plain").run()
-                self.out[i] = one.out[0]
-                if kind == LOGSUMEXP:
-                    self.rest[i] = one.rest[0]
+            for i in i0 + np.flatnonzero(~ok if bad is None else ~ok & ~bad):
+                self.redo(i)
         if bad is not None:
             self.nonfinite(i0 + np.flatnonzero(bad))
+
+    def redo(self, i):
+        """Row ``i`` again on the plain route (the call's route declined it), in place."""
+        rest = None if self.rest is None else self.rest[i : i + 1]
+        Call(self.kind, self.x[i : i + 1], None, self.temperature, "plain",
+             (self.out[i : i + 1], rest)).run()
 
     def nonfinite(self, rows):
         w = None if self.w is None else self.w[rows]
@@ -302,53 +336,72 @@ class Call:
             self.rest[rows] = 0.0
 
     def long_row(self, i, chunks, parallel):
-        """Row ``i``, longer than a block: its maximum, sum and result in three sweeps over its
-        chunks; the chunks' sums are added exactly (fsum), so threads cannot change the result."""
-        kind, x = self.kind, self.x[i : i + 1]
+        """Row ``i``, longer than a block, in sweeps: the maximum (not on the unshifted route),
+        the sum, the result (not for logsumexp). The chunks' sums are added exactly (fsum), so
+        threads cannot change the result. A row one thread walks alone, unmasked, is taken
+        whole where no scratch is needed, or in the long steps of ``own_steps``."""
+        kind, x, n = self.kind, self.x[i : i + 1], self.x.shape[1]
         w = None if self.w is None else self.w[i : i + 1]
         out = None if kind == LOGSUMEXP else self.out[i : i + 1]
+        in_place, serial = out is not None and out.dtype == self.work, w is None and not parallel
+        sum_steps = write_steps = steps = [(c0, c1, None) for c0, c1 in chunks]
+        own = serial and out is not None and not in_place and own_steps(
+            out[0], out.__array_interface__["data"][0], self.block)
+        if own:
+            sum_steps, write_steps = own
+        elif serial and in_place:
+            write_steps = [(0, n, out[0])]
 
-        def chunk(c0, c1, bufs):
-            wc = None if w is None else w[:, c0:c1]
-            return self.views(x[:, c0:c1], wc, None if out is None else out[:, c0:c1], bufs)
+        def chunk(c0, c1, y, bufs):
+            """The chunk's x (masked entries -inf), work space (``y`` if given) and scratch."""
+            if y is not None:
+                return x[:, c0:c1], y[None, : c1 - c0], []
+            wc, oc = None if w is None else w[:, c0:c1], None if out is None else out[:, c0:c1]
+            xc, y, _, extra = self.views(x[:, c0:c1], wc, oc, bufs)
+            return xc, y, extra
 
-        def chunk_max(c0, c1, bufs):
-            value, j = row_max(chunk(c0, c1, bufs)[0], self.work)
+        def chunk_max(c0, c1, _, bufs):
+            xc = x[:, c0:c1] if w is None else chunk(c0, c1, None, bufs)[0]
+            value, j = row_max(xc, self.work)
             return value[0], c0 + int(j[0])
 
-        def scratch():
-            return self.scratch(self.block)
+        def each(func, items):  # serial: in this thread's errstate, scratch only if needed
+            if parallel:
+                return parallel_map(func, items, lambda: self.scratch(self.block))
+            bufs = self.scratch(self.block) if any(y is None for *_, y in items) else []
+            return [func(*item, bufs) for item in items]
 
-        maxima = parallel_map(chunk_max, chunks, scratch, parallel)
-        nans = [p for p in maxima if np.isnan(p[0])]
-        a, at = nans[0] if nans else max(maxima, key=lambda p: (p[0], -p[1]))
-        if not np.isfinite(a):
-            return self.nonfinite(np.array([i]))
-        a = np.array([[a]], dtype=self.work)
+        a, at = np.zeros((1, 1)), -1
+        if self.route != "unshifted":
+            maxima = each(chunk_max, [(0, n, None)] if serial else steps)
+            nans = [p for p in maxima if np.isnan(p[0])]
+            value, at = nans[0] if nans else max(maxima, key=lambda p: (p[0], -p[1]))
+            if not np.isfinite(value):
+                return self.nonfinite(np.array([i]))
+            a = np.array([[value]], dtype=self.work)
 
-        def chunk_sum(c0, c1, bufs):
-            xc, y, e, lo = chunk(c0, c1, bufs)
-            lo = lo if self.twosum() else None
+        def chunk_sum(c0, c1, y, bufs):
+            xc, y, extra = chunk(c0, c1, y, bufs)
             idx = None if kind == SOFTMAX or not c0 <= at < c1 else np.array([at - c0])
-            return float(plain_sums(xc, a, idx, self.temperature, y, e, lo)[0])
+            return float(self.sums(xc, a, idx, y, y, extra)[0])
 
-        total = math.fsum(parallel_map(chunk_sum, chunks, scratch, parallel))
+        total = math.fsum(each(chunk_sum, sum_steps))
+        if self.route == "direct":
+            total, ok = direct_scale(total, a[0, 0], x.dtype, n)
+        else:
+            ok = self.route == "plain" or UNSHIFTED_MIN_SUM <= total < np.inf
+        if not ok:
+            return self.redo(i)
         if kind == LOGSUMEXP:
             self.out[i], self.rest[i] = a[0, 0], np.log1p(total)
             return
 
-        def chunk_write(c0, c1, bufs):
-            xc, y, e, _ = chunk(c0, c1, bufs)
-            oc = out[:, c0:c1]
-            if kind == SOFTMAX:
-                if y is not oc:  # chunk_sum's exponentials were in scratch: recompute them
-                    plain_sums(xc, a, None, self.temperature, y, e)
-                np.multiply(e, 1.0 / total, out=oc, casting="same_kind")
-            else:
-                shift(xc, a, self.temperature, y)
-                np.subtract(y, np.log1p(total), out=oc, casting="same_kind")
+        def chunk_write(c0, c1, y, bufs):
+            xc, y, _ = chunk(c0, c1, y, bufs)
+            fresh = kind == SOFTMAX and (in_place or own and c0 == 0)  # chunk_sum's exp in y
+            self.result(xc, a, np.array([total]), y, None if in_place else out[0, c0:c1], fresh)
 
-        parallel_map(chunk_write, chunks, scratch, parallel)
+        each(chunk_write, write_steps)
 
     def run(self):
         m, n = self.x.shape
@@ -367,7 +420,8 @@ class Call:
         else:
             chunks = [(c, min(c + self.block, n)) for c in range(0, n, self.block)]
             if m == 1:  # threads share the chunks of the row
-                self.long_row(0, chunks, parallel)
+                with np.errstate(all="ignore"):
+                    self.long_row(0, chunks, parallel)
             else:  # threads share the rows
                 parallel_map(lambda i, _: self.long_row(i, chunks, False), [(i,) for i in range(m)],
                              list, parallel)
@@ -381,107 +435,3 @@ def lse_parts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     call = Call(LOGSUMEXP, x).run()
     return call.out, call.rest
-
-
-# -- threads: one pool, one lock ----------------------------------------------------------------
-# NumPy releases the GIL inside its loops, so blocks run in parallel on several cores. Work of
-# fewer than PARALLEL_MIN numbers runs in the calling thread: the hand-off costs more than it buys.
-PARALLEL_MIN = 1 << 18
-_lock = threading.Lock()  # guards _num_threads and _pool
-_pool: ThreadPoolExecutor | None = None
-
-
-def check_num_threads(n: object, name: str = "n") -> int:
-    from ._validate import check_int
-
-    return check_int(n, name, 1)
-
-
-def _threads_from_environment(default: int) -> int:
-    """SOFTMAX_PKG_NUM_THREADS, checked like set_num_threads; unset or empty: ``default``."""
-    text = os.environ.get("SOFTMAX_PKG_NUM_THREADS", "").strip()
-    if not text:
-        return default
-    try:
-        return check_num_threads(int(text) if text.lstrip("+-").isdigit() else text,
-                                 "SOFTMAX_PKG_NUM_THREADS")
-    except (TypeError, ValueError) as exc:
-        warnings.warn(f"{exc}; using the default, {default} threads", RuntimeWarning, stacklevel=2)
-        return default
-
-
-DEFAULT_THREADS = min(os.cpu_count() or 1, 8)
-_num_threads = _threads_from_environment(DEFAULT_THREADS)
-
-
-def set_num_threads(n: int) -> int:
-    """Set how many threads softmax, log_softmax and logsumexp may use; return the old count.
-
-    Parameters
-    ----------
-    n : int
-        At least 1. ``set_num_threads(1)`` makes every call single-threaded.
-
-    Returns
-    -------
-    int
-        The previous thread count.
-
-    Notes
-    -----
-    The default is the CPU count, at most 8. The environment variable
-    ``SOFTMAX_PKG_NUM_THREADS`` sets it at import and is checked by the same rule: an integer
-    >= 1. An empty value counts as unset; any other value (``2.5``, ``0``, ``-1``, ``abc``) is
-    ignored with a ``RuntimeWarning`` that names the variable, and the default is used.
-    Calls on arrays of fewer than 2^18 numbers always run in the calling thread. Safe to call
-    while other threads compute: a running call keeps the count it started with.
-
-    Raises
-    ------
-    TypeError
-        If ``n`` is not an integer.
-    ValueError
-        If ``n`` < 1.
-
-    Examples
-    --------
-    >>> import softmax_pkg
-    >>> old = softmax_pkg.set_num_threads(1)
-    >>> softmax_pkg.set_num_threads(old)
-    1
-    """
-    global _num_threads
-    n = check_num_threads(n)
-    with _lock:
-        previous, _num_threads = _num_threads, n
-    return previous
-
-
-def parallel_map(func, items, make_scratch, parallel=True):
-    """[func(*item, scratch) for item in items], on up to the set number of threads if
-    ``parallel``.
-
-    Items are handed out one at a time to whichever thread is free; each thread makes its
-    scratch once and works under ``np.errstate(all="ignore")`` (the state is per thread).
-    """
-    global _pool
-    results = [None] * len(items)
-    counter = itertools.count()  # next() is atomic under the GIL
-
-    def worker():
-        with np.errstate(all="ignore"):
-            scratch = make_scratch()
-            for j in iter(counter.__next__, None):
-                if j >= len(items):
-                    return
-                results[j] = func(*items[j], scratch)
-
-    with _lock:
-        threads = min(_num_threads, len(items)) if parallel else 1
-        if threads > 1 and _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="softmax_pkg")
-        helpers = [_pool.submit(worker) for _ in range(threads - 1)]
-    worker()
-    for helper in helpers:
-        helper.result()
-    return results
