@@ -1,7 +1,7 @@
 """softmax, log_softmax and logsumexp: check the arguments, make the class axis last, hand the
 rows to the engine (``softmax_pkg.engine``), put the axis back.
 
-For one block of rows the engine computes, with ``m`` the row's maximum::
+On its plain route the engine computes, for one block of rows, with ``m`` the row's maximum::
 
     y = (x - m) / temperature       # <= 0: nothing overflows
     e = exp(y)
@@ -9,7 +9,9 @@ For one block of rows the engine computes, with ``m`` the row's maximum::
     log_softmax = y - log1p(sum of e without one maximal term)
     logsumexp   = m + log1p(sum of e without one maximal term)
 
-float16 and float32 are computed in float64 and rounded once; see ``engine`` for the routes.
+float16 and float32 are computed in float64 and rounded once. Where it is safe the other routes
+skip the shift (float16/32 softmax) or sum ``exp(x)`` unshifted and scale by ``exp(-m)`` (the log
+variants); see ``engine`` for the routes.
 """
 
 from __future__ import annotations
@@ -175,9 +177,12 @@ def softmax(
                = \frac{e^{(x_i - m)/\tau}}{\sum_{k=1}^N e^{(x_k - m)/\tau}},
         \qquad m = \max_k x_k .
 
-    The shifted form is used: its exponents are at most 0, so nothing overflows and the
-    denominator is at least 1. The rows are processed in cache-sized blocks in float64 (or
-    wider), which makes float16 and float32 results correct to within 1 ulp; float64 results
+    float64 rows use the shifted form: its exponents are at most 0, so nothing overflows and the
+    denominator is at least 1. float16 and float32 rows are computed in float64, where the
+    unshifted form is accurate enough for every row whose float64 sum lies between
+    :math:`e^{-590}` and overflow (other rows, and calls with ``where``, are shifted). Rows are
+    processed in cache-sized blocks (a row longer than a block in sweeps), which makes float16
+    and float32 results correct to within 1 ulp; float64 results
     satisfy the error bound for the shifted formula of Blanchard, Higham and Higham (2021).
     Any positive finite temperature works, however small: below the gaps between the logits
     the result is the limit, one-hot at the maximum (shared equally by tied maxima).

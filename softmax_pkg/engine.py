@@ -8,9 +8,11 @@ Every function takes *rows*: a 2-d array ``x`` of shape (m, n), the class axis l
 walked in blocks of whole rows (at most ``BLOCK`` numbers), so that the maximum, the
 exponentials, the sum and the final scaling of a block all happen while it sits in the CPU cache,
 and the temporaries stay a small fraction of the output. A row longer than a block is walked in
-sweeps (maximum, sum, result) on the same route, in chunks where scratch is needed; a float16/32
-result's own bytes serve as float64 work space before they are written. float16 and float32 are
-computed in float64 and rounded once at the end.
+sweeps (maximum, sum, result) on the same route. When threads share the row, every sweep goes in
+chunks of a block; a row one thread walks alone finds its maximum in one step, writes a float64
+result in one step, and a float16/32 result lends its own bytes, before they are written, as the
+float64 work space of a few long steps (``own_steps``). float16 and float32 are computed in
+float64 and rounded once at the end.
 
 Three routes compute a block; ``route_for`` picks one per call:
 
@@ -338,8 +340,9 @@ class Call:
     def long_row(self, i, chunks, parallel):
         """Row ``i``, longer than a block, in sweeps: the maximum (not on the unshifted route),
         the sum, the result (not for logsumexp). The chunks' sums are added exactly (fsum), so
-        threads cannot change the result. A row one thread walks alone, unmasked, is taken
-        whole where no scratch is needed, or in the long steps of ``own_steps``."""
+        threads cannot change the result. A row one thread walks alone, unmasked, finds its
+        maximum in one step and writes a float64 result in one step; a float16/32 result lends
+        its bytes as the work space of the long steps of ``own_steps``."""
         kind, x, n = self.kind, self.x[i : i + 1], self.x.shape[1]
         w = None if self.w is None else self.w[i : i + 1]
         out = None if kind == LOGSUMEXP else self.out[i : i + 1]
