@@ -411,6 +411,59 @@ def test_direct_route_scales_by_an_accurate_exp_of_minus_the_maximum():
     assert worst < 2.0**-50  # the sum itself rounds at ~log2(80) u; exp(-max) adds ~2^-63
 
 
+def _exact_few_values(kind, row):
+    """mpmath's softmax, log_softmax or logsumexp of a row holding few distinct values (each
+    counted once with its multiplicity), so that rows of 10^5 entries cost microseconds."""
+    import mpmath as mp
+
+    values, counts = np.unique(row.astype(np.float64), return_counts=True)
+    with mp.workdps(40):
+        m = mp.mpf(float(values[-1]))
+        lse = m + mp.log(mp.fsum(int(c) * mp.exp(mp.mpf(float(v)) - m)
+                                 for v, c in zip(values, counts)))
+        if kind == "logsumexp":
+            return np.array([lse])
+        logs = [mp.mpf(float(v)) - lse for v in row.astype(np.float64)]
+        return np.array(logs if kind == "log_softmax" else [mp.exp(v) for v in logs])
+
+
+def _rows_no_route_but_plain_can_take(n):
+    """Rows that the direct and unshifted routes must decline: an unshifted float64 sum that
+    overflows, a maximum beyond DIRECT_HI, exponentials that are all subnormal."""
+    def row(first, rest):
+        return np.concatenate([first, np.full(n - len(first), rest)])
+
+    return [np.full(n, 700.0), row([709.5, 709.2], -1.0), row([-700.0], -740.0),
+            row([-700.0], -745.0), row([650.0], 640.0)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [64, 3000, pytest.param((1 << 16) + 7, marks=pytest.mark.slow)])
+def test_rows_a_route_declines_are_redone_within_the_bounds_for_every_dtype_and_length(dtype, n):
+    # Regressions: long rows whose chunk sums are finite but whose total overflows raised
+    # OverflowError; a one-row block with a sum above 2^1023 raised in the exact sum; float32
+    # log_softmax on the direct route gave -inf for rows at 700 and thousands of ulps where
+    # every other exponential is subnormal. Each row is in a batch of its own and in one batch
+    # of all five, with one and two threads.
+    rows = np.stack(_rows_no_route_but_plain_can_take(n)).astype(dtype)
+    old = sm.set_num_threads(2)
+    try:
+        together = {name: FUNCS[name](rows) for name in FUNCS}
+    finally:
+        sm.set_num_threads(old)
+    for k, x in enumerate(rows):
+        for name in FUNCS:
+            ref = _exact_few_values(name, x)
+            for got in (np.atleast_1d(FUNCS[name](x)), np.atleast_1d(together[name][k])):
+                if name == "softmax" and dtype == np.float64:
+                    exact_p = np.array([float(v) for v in ref])
+                    tiny = 2 * np.finfo(np.float64).smallest_subnormal
+                    assert np.all(np.abs(got - exact_p) <= blanchard_bound(x) * exact_p + tiny)
+                else:
+                    limit = 1.0 if name == "softmax" else 2.0
+                    assert ulp_error(got, ref).max() <= limit, (name, k, n)
+
+
 @pytest.mark.parametrize("n", [50, pytest.param((1 << 17) + 7, marks=pytest.mark.slow)])
 def test_float32_softmax_is_within_1_ulp_where_float64_exp_overflows_or_underflows(n):
     # exp(x) itself would overflow float64 (x > 709) or be tiny (all x < -590): the shift by
