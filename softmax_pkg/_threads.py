@@ -62,7 +62,8 @@ def set_num_threads(n: int) -> int:
     >= 1. An empty value counts as unset; any other value (``2.5``, ``0``, ``-1``, ``abc``) is
     ignored with a ``RuntimeWarning`` that names the variable, and the default is used.
     Calls on arrays of fewer than 2^18 numbers always run in the calling thread. Safe to call
-    while other threads compute: a running call keeps the count it started with.
+    while other threads compute: a running call may see the new count from its next sweep on,
+    and its result is the same either way (the parts of a row's sum are added exactly).
 
     Raises
     ------

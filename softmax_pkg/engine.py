@@ -161,10 +161,10 @@ def direct_scale(s, a, dtype, n):
 def own_steps(row, address, block):
     """Steps ``(c0, c1, y)`` through a long float16/32 result ``row`` for the sum and for the
     result, where ``y`` is float64 work space made of the row's own bytes not yet written (from
-    the first 8-byte boundary at entry c0 on: room for about half of the entries left), or None
-    (scratch) once that holds less than a block; None if the row is too short for it. The sum's
-    steps end with exp(x) of the first entries in place for the result's first step.
-    ``address``: where the row starts in memory."""
+    the first 8-byte boundary at entry c0 on: room for about half of the entries left of a
+    float32 row, a quarter of a float16 one), or None (scratch) once that holds less than a
+    block; None if the row is too short for it. The sum's steps end with exp(x) of the first
+    entries in place for the result's first step. ``address``: where the row starts in memory."""
     b, item, n = row.view(np.uint8), row.itemsize, row.size
 
     def spare(c0):
