@@ -416,15 +416,17 @@ def _exact_few_values(kind, row):
     counted once with its multiplicity), so that rows of 10^5 entries cost microseconds."""
     import mpmath as mp
 
-    values, counts = np.unique(row.astype(np.float64), return_counts=True)
+    values, where, counts = np.unique(row.astype(np.float64), return_inverse=True,
+                                      return_counts=True)
     with mp.workdps(40):
         m = mp.mpf(float(values[-1]))
         lse = m + mp.log(mp.fsum(int(c) * mp.exp(mp.mpf(float(v)) - m)
                                  for v, c in zip(values, counts)))
         if kind == "logsumexp":
             return np.array([lse])
-        logs = [mp.mpf(float(v)) - lse for v in row.astype(np.float64)]
-        return np.array(logs if kind == "log_softmax" else [mp.exp(v) for v in logs])
+        logs = [mp.mpf(float(v)) - lse for v in values]
+        each = np.array(logs if kind == "log_softmax" else [mp.exp(v) for v in logs])
+    return each[where]
 
 
 def _rows_no_route_but_plain_can_take(n):
