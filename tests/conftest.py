@@ -196,7 +196,6 @@ class BookBuild:
     zh_log: str  # the Chinese build's own log (_build/zh/build.log)
     seconds: float
     html_dir: Path
-    env_dir: Path  # the Python environment the build ran in
 
 
 def build_book(fresh_env: FreshEnv) -> BookBuild:
@@ -221,7 +220,7 @@ def build_book(fresh_env: FreshEnv) -> BookBuild:
     (BUILD_DIR / "book-build.log").write_text(log, encoding="utf-8")
     zh_log = BUILD_DIR / "zh" / "build.log"
     zh_text = ANSI.sub("", zh_log.read_text(encoding="utf-8")) if zh_log.exists() else ""
-    return BookBuild(command, done.returncode, log, zh_text, seconds, HTML_DIR, fresh_env.env_dir)
+    return BookBuild(command, done.returncode, log, zh_text, seconds, HTML_DIR)
 
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -55,7 +55,10 @@ REPO = EXT.parents[1]
 ZH_SOURCE = REPO / "book" / "zh"
 # The Chinese build's own output folder, copied into <English html>/zh/ when both are done.
 ZH_OUTPUT = REPO / "_build" / "zh"
-PROBLEM = re.compile(r"\b(WARNING|ERROR|CRITICAL|SEVERE):")
+# Sphinx writes "WARNING: text" (a space after the colon); a kernel's own logging writes
+# "ERROR:tornado.general:..." on shutdown races, which is not a problem of the build (a cell
+# that fails makes myst-nb report a Sphinx warning).
+PROBLEM = re.compile(r"\b(WARNING|ERROR|CRITICAL|SEVERE): ")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
