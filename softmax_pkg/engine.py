@@ -39,12 +39,14 @@ import math
 
 import numpy as np
 
-from ._threads import DEFAULT_THREADS, PARALLEL_MIN, parallel_map, set_num_threads  # noqa: F401
+from ._threads import (  # noqa: F401
+    BUFSIZE, DEFAULT_THREADS, PARALLEL_MIN, THREAD_COST, num_threads, parallel_map, quiet, set_num_threads)
 
 SOFTMAX, LOG_SOFTMAX, LOGSUMEXP = KINDS = ("softmax", "log_softmax", "logsumexp")
 
 BLOCK = 1 << 16  # most numbers in one block (512 KiB of float64)
 MIN_BLOCK = 1 << 10
+PARALLEL_BLOCK = 1 << 15  # a thread's blocks hold at least this many numbers
 # The direct route: a float64 row's maximum must lie in [DIRECT_LO, DIRECT_HI] (exp(x) and
 # exp(-m) neither overflow nor lose digits), and its unshifted sum must be at least
 # n * DIRECT_MIN_SUM, so that the error of subnormal exponentials (< 2^-1075 each) stays below
@@ -236,14 +238,36 @@ class Call:
         # TwoSum's correction: float64 log variants at T = 1 on the plain route.
         self.twosum = (self.route == "plain" and kind != SOFTMAX and self.temperature == 1.0
                        and x.dtype == self.work)
-        # Temporaries: 8 KiB + 1/96 of the result (of the input for logsumexp) per thread, each
-        # holding its blocks at once; the whole call stays within 1.1x the result + 64 KiB with
-        # one or two threads (tests/test_benchmark.py), not with many (README: still to do).
-        # Where the result itself is the only scratch (float64 softmax), blocks hold BLOCK.
-        budget = (8 << 10) + max(self.out.nbytes, x.nbytes * (kind == LOGSUMEXP)) // 96
-        buffers = self.buffers()
-        size = self.work.itemsize * max(1, buffers)
-        self.block = BLOCK if buffers == 0 else min(BLOCK, max(MIN_BLOCK, budget // size))
+        self.block, self.row_block, self.threads = self.split(m, n)
+
+    def split(self, m, n):
+        """How the work is split: ``(block, row_block, threads)``.
+
+        Memory: the call's scratch is 16 KiB + 1/14 of the result (logsumexp: of the input, less
+        its two float64 columns, but at least 1/32 of it), shared by its threads, so that the
+        call stays within 1.1x the result (logsumexp: 0.1x the input) + 64 KiB however many
+        threads are set (tests/test_benchmark.py); each thread beyond the first costs
+        THREAD_COST besides its blocks. Threads pay only on PARALLEL_MIN numbers or more, in
+        blocks of PARALLEL_BLOCK or more. ``block``, the widest chunk of a long row, is sized
+        for two threads wherever threads may be used, so that the thread count changes neither
+        which rows are long nor how they are cut, nor the result; ``row_block``, the numbers in
+        a block of whole rows, is each thread's share; ``threads`` is the most the budget holds
+        (``parallel_map`` uses no more than the count set when it starts).
+        """
+        x = self.x
+        budget = (16 << 10) + (max(x.nbytes // 32, x.nbytes // 14 - 20 * m)
+                               if self.kind == LOGSUMEXP else self.out.nbytes // 14)
+        item = self.work.itemsize * self.buffers()  # scratch bytes per number of a block
+        if item == 0:  # the result is the only scratch (float64 softmax)
+            return BLOCK, BLOCK, budget // THREAD_COST + 1 if m * n >= PARALLEL_MIN else 1
+        two = min(BLOCK, (budget - THREAD_COST) // 2 // item)
+        if m * n < PARALLEL_MIN or two < PARALLEL_BLOCK:
+            block = min(BLOCK, max(MIN_BLOCK, budget // item))
+            return block, block, 1
+        most = (budget + THREAD_COST) // (two * item + THREAD_COST)  # >= 2
+        threads = min(num_threads(), most)
+        share = (budget - (threads - 1) * THREAD_COST) // threads // item
+        return two, min(BLOCK, max(two, share)), most
 
     def buffers(self) -> int:
         """How many block-sized scratch arrays a worker needs."""
@@ -340,7 +364,7 @@ class Call:
         if self.kind == LOGSUMEXP:
             self.rest[rows] = 0.0
 
-    def long_row(self, i, chunks, parallel):
+    def long_row(self, i, chunks, shared):
         """Row ``i``, longer than a block, in sweeps: the maximum (not on the unshifted route),
         the sum, the result (not for logsumexp). The chunks' sums are added exactly (fsum), so
         threads cannot change the result. A row one thread walks alone, unmasked, finds its
@@ -349,7 +373,7 @@ class Call:
         kind, x, n = self.kind, self.x[i : i + 1], self.x.shape[1]
         w = None if self.w is None else self.w[i : i + 1]
         out = None if kind == LOGSUMEXP else self.out[i : i + 1]
-        in_place, serial = out is not None and out.dtype == self.work, w is None and not parallel
+        in_place, serial = out is not None and out.dtype == self.work, w is None and not shared
         sum_steps = write_steps = steps = [(c0, c1, None) for c0, c1 in chunks]
         own = serial and out is not None and not in_place and own_steps(
             out[0], out.__array_interface__["data"][0], self.block)
@@ -372,8 +396,8 @@ class Call:
             return value[0], c0 + int(j[0])
 
         def each(func, items):  # serial: in this thread's errstate, scratch only if needed
-            if parallel:
-                return parallel_map(func, items, lambda: self.scratch(self.block))
+            if shared:
+                return parallel_map(func, items, lambda: self.scratch(self.block), self.threads)
             bufs = self.scratch(self.block) if any(y is None for *_, y in items) else []
             return [func(*item, bufs) for item in items]
 
@@ -420,22 +444,21 @@ class Call:
             self.out[:], self.rest[:] = -np.inf, 0.0
         if m == 0 or n == 0:
             return self
-        parallel = m * n >= PARALLEL_MIN
-        if m * n <= self.block:  # one block, in this thread
-            with np.errstate(all="ignore"):
+        if m * n <= self.row_block:  # one block, in this thread (NumPy's buffer is no larger)
+            with quiet() if m * n > BUFSIZE else np.errstate(all="ignore"):
                 self.rows(0, m, self.scratch(m * n))
         elif n <= self.block:
-            step = max(1, self.block // n)
+            step = max(1, self.row_block // n)
             blocks = [(i0, min(i0 + step, m)) for i0 in range(0, m, step)]
-            parallel_map(self.rows, blocks, lambda: self.scratch(min(step, m) * n), parallel)
+            parallel_map(self.rows, blocks, lambda: self.scratch(min(step, m) * n), self.threads)
         else:
             chunks = [(c, min(c + self.block, n)) for c in range(0, n, self.block)]
             if m == 1:  # threads share the chunks of the row
-                with np.errstate(all="ignore"):
-                    self.long_row(0, chunks, parallel)
+                with quiet():
+                    self.long_row(0, chunks, self.threads > 1)
             else:  # threads share the rows
                 parallel_map(lambda i, _: self.long_row(i, chunks, False), [(i,) for i in range(m)],
-                             list, parallel)
+                             list, self.threads)
         return self
 
 
