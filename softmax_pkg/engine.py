@@ -8,11 +8,9 @@ Every function takes *rows*: a 2-d array ``x`` of shape (m, n), the class axis l
 walked in blocks of whole rows (at most ``BLOCK`` numbers), so that the maximum, the
 exponentials, the sum and the final scaling of a block all happen while it sits in the CPU cache,
 and the temporaries stay a small fraction of the output. A row longer than a block is walked in
-sweeps (maximum, sum, result) on the same route. When threads share the row, every sweep goes in
-chunks of a block; a row one thread walks alone finds its maximum in one step, writes a float64
-result in one step, and a float16/32 result lends its own bytes, before they are written, as the
-float64 work space of a few long steps (``own_steps``). float16 and float32 are computed in
-float64 and rounded once at the end.
+three sweeps over chunks of a block (maximum, sum, result) on the same route, the chunks of one
+row shared out to threads where it is big enough. float16 and float32 are computed in float64
+and rounded once at the end.
 
 Three routes compute a block; ``route_for`` picks one per call:
 
@@ -160,31 +158,6 @@ def direct_scale(s, a, dtype, n):
     return s * hi + s * (scale - hi).astype(np.float64), ok
 
 
-def own_steps(row, address, block):
-    """Steps ``(c0, c1, y)`` through a long float16/32 result ``row`` for the sum and for the
-    result, where ``y`` is float64 work space made of the row's own bytes not yet written (from
-    the first 8-byte boundary at entry c0 on: room for about half of the entries left of a
-    float32 row, a quarter of a float16 one), or None (scratch) once that holds less than a
-    block; None if the row is too short for it. The sum's steps end with exp(x) of the first
-    entries in place for the result's first step. ``address``: where the row starts in memory."""
-    b, item, n = row.view(np.uint8), row.itemsize, row.size
-
-    def spare(c0):
-        start = c0 * item + -(address + c0 * item) % 8
-        return b[start : start + (b.size - start) // 8 * 8].view(np.float64)
-
-    y, c0, writes = spare(0), 0, []
-    if y.size <= block:
-        return None
-    sums = [(c, min(c + y.size, n), y) for c in range(y.size, n, y.size)] + [(0, y.size, y)]
-    while c0 < n:
-        y = spare(c0)
-        y = y if y.size > block else None
-        writes.append((c0, min(c0 + (block if y is None else y.size), n), y))
-        c0 = writes[-1][1]
-    return sums, writes
-
-
 def nonfinite_rows(kind: str, x: np.ndarray, w: np.ndarray | None) -> np.ndarray:
     """Rows whose maximum is not finite, by the edge-case table: (k, n), or (k,) for logsumexp."""
     valid = np.ones(x.shape, dtype=bool) if w is None else w
@@ -318,8 +291,7 @@ class Call:
             if not fresh or self.route == "direct":
                 shift(x, a, self.temperature, y)
             y -= np.log1p(s)[:, None]
-        if dest is not None:  # a 1-d dest overlapping y (own_steps): NumPy narrows front to
-            # back without a temporary copy, reading each number before its bytes are written
+        if dest is not None:
             np.copyto(dest, y, casting="same_kind")
 
     def rows(self, i0, i1, bufs):
@@ -355,7 +327,8 @@ class Call:
     def redo(self, i):
         """Row ``i`` again on the plain route (the call's route declined it), in place."""
         rest = None if self.rest is None else self.rest[i : i + 1]
-        Call(self.kind, self.x[i : i + 1], None, self.temperature, "plain",
+        w = None if self.w is None else self.w[i : i + 1]
+        Call(self.kind, self.x[i : i + 1], w, self.temperature, "plain",
              (self.out[i : i + 1], rest)).run()
 
     def nonfinite(self, rows):
@@ -365,64 +338,50 @@ class Call:
             self.rest[rows] = 0.0
 
     def long_row(self, i, chunks, shared):
-        """Row ``i``, longer than a block, in sweeps: the maximum (not on the unshifted route),
-        the sum, the result (not for logsumexp). The chunks' sums are added exactly (fsum), so
-        threads cannot change the result. A row one thread walks alone, unmasked, finds its
-        maximum in one step and writes a float64 result in one step; a float16/32 result lends
-        its bytes as the work space of the long steps of ``own_steps``."""
-        kind, x, n = self.kind, self.x[i : i + 1], self.x.shape[1]
-        w = None if self.w is None else self.w[i : i + 1]
+        """Row ``i``, longer than a block, in sweeps over its ``chunks``: the maximum (not on the
+        unshifted route), the sum, the result (not for logsumexp). The chunks' sums are added
+        exactly (fsum), so neither how the row is cut nor who sums a chunk changes the result.
+        ``shared``: each sweep's chunks are shared out to the call's threads."""
+        kind, x = self.kind, self.x[i : i + 1]
         out = None if kind == LOGSUMEXP else self.out[i : i + 1]
-        in_place, serial = out is not None and out.dtype == self.work, w is None and not shared
-        sum_steps = write_steps = steps = [(c0, c1, None) for c0, c1 in chunks]
-        own = serial and out is not None and not in_place and own_steps(
-            out[0], out.__array_interface__["data"][0], self.block)
-        if own:
-            sum_steps, write_steps = own
-        elif serial and in_place:
-            write_steps = [(0, n, out[0])]
+        w = None if self.w is None else self.w[i : i + 1]
 
-        def chunk(c0, c1, y, bufs):
-            """The chunk's x (masked entries -inf), work space (``y`` if given) and scratch."""
-            if y is not None:
-                return x[:, c0:c1], y[None, : c1 - c0], []
-            wc, oc = None if w is None else w[:, c0:c1], None if out is None else out[:, c0:c1]
-            xc, y, _, extra = self.views(x[:, c0:c1], wc, oc, bufs)
-            return xc, y, extra
+        def sweep(func):
+            """[func(x, y, e, scratch, c0, c1) for each chunk], from the chunk's ``views``."""
+            def chunk(c0, c1, bufs):
+                wc, oc = None if w is None else w[:, c0:c1], None if out is None else out[:, c0:c1]
+                return func(*self.views(x[:, c0:c1], wc, oc, bufs), c0, c1)
 
-        def chunk_max(c0, c1, _, bufs):
-            xc = x[:, c0:c1] if w is None else chunk(c0, c1, None, bufs)[0]
+            if shared:
+                return parallel_map(chunk, chunks, lambda: self.scratch(self.block), self.threads)
+            bufs = self.scratch(self.block)
+            return [chunk(c0, c1, bufs) for c0, c1 in chunks]
+
+        def chunk_max(xc, y, e, extra, c0, c1):
             value, j = row_max(xc, self.work)
             return value[0], c0 + int(j[0])
 
-        def each(func, items):  # serial: in this thread's errstate, scratch only if needed
-            if shared:
-                return parallel_map(func, items, lambda: self.scratch(self.block), self.threads)
-            bufs = self.scratch(self.block) if any(y is None for *_, y in items) else []
-            return [func(*item, bufs) for item in items]
-
         a, at = np.zeros((1, 1)), -1
         if self.route != "unshifted":
-            maxima = each(chunk_max, [(0, n, None)] if serial else steps)
+            maxima = sweep(chunk_max)
             nans = [p for p in maxima if np.isnan(p[0])]
             value, at = nans[0] if nans else max(maxima, key=lambda p: (p[0], -p[1]))
             if not np.isfinite(value):
                 return self.nonfinite(np.array([i]))
+            if self.route == "direct" and not DIRECT_LO <= value <= DIRECT_HI:
+                return self.redo(i)  # declined before its sum is swept
             a = np.array([[value]], dtype=self.work)
 
-        def chunk_sum(c0, c1, y, bufs):
-            xc, y, extra = chunk(c0, c1, y, bufs)
+        def chunk_sum(xc, y, e, extra, c0, c1):
             idx = None if kind == SOFTMAX or not c0 <= at < c1 else np.array([at - c0])
-            return float(self.sums(xc, a, idx, y, y, extra)[0])
+            return float(self.sums(xc, a, idx, y, e, extra)[0])
 
-        if self.route == "direct" and not DIRECT_LO <= a[0, 0] <= DIRECT_HI:
-            return self.redo(i)  # declined before its sum is swept
         try:
-            total = math.fsum(each(chunk_sum, sum_steps))
+            total = math.fsum(sweep(chunk_sum))
         except OverflowError:  # finite chunk sums, infinite total: the route declines it
             total = math.inf
         if self.route == "direct":
-            total, ok = direct_scale(total, a[0, 0], x.dtype, n)
+            total, ok = direct_scale(total, a[0, 0], x.dtype, x.shape[1])
         else:
             ok = self.route == "plain" or UNSHIFTED_MIN_SUM <= total < np.inf
         if not ok:
@@ -430,13 +389,13 @@ class Call:
         if kind == LOGSUMEXP:
             self.out[i], self.rest[i] = a[0, 0], np.log1p(total)
             return
+        in_place = out.dtype == self.work  # the sum left exp(x - a) of softmax in the result
 
-        def chunk_write(c0, c1, y, bufs):
-            xc, y, _ = chunk(c0, c1, y, bufs)
-            fresh = kind == SOFTMAX and (in_place or own and c0 == 0)  # chunk_sum's exp in y
-            self.result(xc, a, np.array([total]), y, None if in_place else out[0, c0:c1], fresh)
+        def chunk_write(xc, y, e, extra, c0, c1):
+            self.result(xc, a, np.array([total]), y, None if in_place else out[0, c0:c1],
+                        in_place and kind == SOFTMAX)
 
-        each(chunk_write, write_steps)
+        sweep(chunk_write)
 
     def run(self):
         m, n = self.x.shape
