@@ -11,7 +11,8 @@ Speed is a ratio, scipy's time over ours (above 1: we are faster), measured in t
 the calls taking turns; each cell of the table gives the median of the runs and, after a slash,
 the lowest run. Inputs larger than the CPU's cache start out of the cache, smaller ones are timed
 warm, in loops long enough for the clock. Beside the default thread count the table shows one
-thread ("1 thr"), PyTorch's CPU time where torch is installed, and what each of the engine's
+thread ("1 thr") and how many threads the call uses with the default count ("threads": where
+that is 1, both timings run the same code, and their ratio shows the noise), PyTorch's CPU time where torch is installed, and what each of the engine's
 routes buys: the time of the plain route over the time of the route a call actually takes
 (``softmax_pkg.engine.route_for``), 1.00x where the plain route is the one taken. Peak memory is
 the largest amount allocated during one call (tracemalloc, which sees NumPy's allocations), as a
@@ -155,6 +156,15 @@ def _route_speedup(case, x, repeats, cold):
     return t_plain / t_taken
 
 
+def _threads_used(case, x):
+    """How many threads the call uses with the count set now (None if the engine cannot say)."""
+    if engine is None or not hasattr(engine, "num_threads") or case.name not in (
+            *engine.KINDS, "cross_entropy"):
+        return None
+    kind = engine.LOGSUMEXP if case.name == "cross_entropy" else case.name  # it runs lse_parts
+    return min(engine.Call(kind, x.reshape(-1, x.shape[-1])).threads, engine.num_threads())
+
+
 def run(shapes, dtypes, repeats, cases, memory=True):
     """One full run over the grid: a list of dicts, one per (function, shape, dtype)."""
     torch = _torch()
@@ -186,7 +196,8 @@ def run(shapes, dtypes, repeats, cases, memory=True):
                     function=case.name, shape="x".join(map(str, shape)),
                     dtype=np.dtype(dtype).name, ours_ms=times[0] * 1e3,
                     scipy_ms=times[1] * 1e3, speedup=times[1] / times[0],
-                    speedup_one=t_ref_one / t_one, threads_gain=t_one / times[0],
+                    speedup_one=t_ref_one / t_one, threads=_threads_used(case, x),
+                    threads_gain=t_one / times[0],
                     torch_ms=times[2] * 1e3 if len(times) > 2 else float("nan"),
                     vs_torch=times[2] / times[0] if len(times) > 2 else float("nan"),
                     route_gain=_route_speedup(case, x, repeats, cold),
@@ -221,7 +232,7 @@ COLUMNS = [
     ("function", "function"), ("shape", "shape"), ("dtype", "dtype"),
     ("ours_ms", "ours (ms)"), ("scipy_ms", "scipy (ms)"),
     ("speedup", "vs scipy"), ("speedup_one", "vs scipy, 1 thr"),
-    ("threads_gain", "threads gain"), ("torch_ms", "torch (ms)"), ("vs_torch", "vs torch"),
+    ("threads", "threads"), ("threads_gain", "threads gain"), ("torch_ms", "torch (ms)"), ("vs_torch", "vs torch"),
     ("route_gain", "route vs plain"), ("mem_ours", "mem ours"), ("mem_scipy", "mem scipy"),
 ]
 

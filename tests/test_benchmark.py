@@ -20,6 +20,7 @@ def test_small_benchmark_prints_every_case():
     for row in rows:
         assert row["ours_ms"] > 0 and row["scipy_ms"] > 0 and row["mem_ours"] >= 0
         assert row["speedup"][0] >= row["speedup"][1] > 0  # (median, lowest) over the runs
+        assert row["threads"] == 1  # the small shapes run in the calling thread
         if row["function"] != "cross_entropy":
             assert row["route_gain"][0] > 0
 
@@ -45,6 +46,18 @@ def test_peak_memory_is_the_output_plus_a_small_allowance(shape, dtype, threads)
             assert peak <= 1.1 * x.nbytes + (64 << 10), (name, peak / x.nbytes)
         peak = benchmark.peak_memory(sm.logsumexp, x)
         assert peak <= 0.1 * x.nbytes + (64 << 10), ("logsumexp", peak / x.nbytes)
+    finally:
+        sm.set_num_threads(old)
+
+
+def test_the_threads_column_counts_the_threads_a_call_uses():
+    x = np.zeros((1 << 21,))
+    old = sm.set_num_threads(2)
+    try:
+        for case in benchmark.CASES:
+            if not case.needs_labels:
+                assert benchmark._threads_used(case, x) == 2, case.name
+        assert benchmark._threads_used(benchmark.CASES[0], np.zeros((4, 10))) == 1
     finally:
         sm.set_num_threads(old)
 
