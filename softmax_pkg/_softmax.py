@@ -359,7 +359,7 @@ def logsumexp(
     if not isinstance(keepdims, (bool, np.bool_)):
         raise TypeError(f"keepdims must be True or False; got {keepdims!r}")
     call, axes, shape = _run(engine.LOGSUMEXP, x, axis, where)
-    lse = np.add(call.out, call.rest, out=call.out).astype(call.x.dtype, copy=False)
+    lse = call.out
     if keepdims:
         return lse.reshape([1 if i in axes else size for i, size in enumerate(shape)])
     return lse.reshape([size for i, size in enumerate(shape) if i not in axes])

@@ -43,8 +43,9 @@ from ._threads import (  # noqa: F401
 SOFTMAX, LOG_SOFTMAX, LOGSUMEXP = KINDS = ("softmax", "log_softmax", "logsumexp")
 
 BLOCK = 1 << 16  # most numbers in one block (512 KiB of float64)
-MIN_BLOCK = 1 << 10
+MIN_CHUNK = 256  # fewest numbers in a chunk of a long row
 PARALLEL_BLOCK = 1 << 15  # a thread's blocks hold at least this many numbers
+ROW_COST = 128  # bytes of the per-row arrays of a block (maxima, sums, ...) for each row
 # The direct route: a float64 row's maximum must lie in [DIRECT_LO, DIRECT_HI] (exp(x) and
 # exp(-m) neither overflow nor lose digits), and its unshifted sum must be at least
 # n * DIRECT_MIN_SUM, so that the error of subnormal exponentials (< 2^-1075 each) stays below
@@ -99,7 +100,9 @@ def shift(x, a, temperature, y):
         y -= a
     if temperature != 1.0:
         y /= temperature
-        if temperature > 1.0 and np.isinf(y).any():
+        if temperature > 1.0 and not np.isfinite(np.add.reduce(y, axis=None)):  # rare: no
+            # temporaries otherwise (a sum of numbers <= 0 is finite unless one is -inf or NaN,
+            # or it overflows, which only costs this check)
             over = np.isinf(y) & np.isfinite(x)
             halves = (np.broadcast_to(x, y.shape)[over] * 0.5
                       - np.broadcast_to(a, y.shape)[over] * 0.5)
@@ -127,9 +130,9 @@ def plain_sums(x, a, idx, temperature, y, e, lo=None):
     if lo is None:
         return row_sums(e)
     correction = np.einsum("ij,ij->i", e, lo)
-    nan = np.isnan(correction)  # -inf entries: e = 0, lo = NaN; their terms are 0
-    if nan.any():
-        correction[nan] = np.nansum(e[nan] * lo[nan], axis=1)
+    if np.isnan(correction).any():  # -inf entries: e = 0, lo = NaN; their terms are 0
+        np.copyto(lo, 0.0, where=e == 0)
+        correction = np.einsum("ij,ij->i", e, lo)
     return row_sums(e, t) + correction
 
 
@@ -158,22 +161,31 @@ def direct_scale(s, a, dtype, n):
     return s * hi + s * (scale - hi).astype(np.float64), ok
 
 
-def nonfinite_rows(kind: str, x: np.ndarray, w: np.ndarray | None) -> np.ndarray:
-    """Rows whose maximum is not finite, by the edge-case table: (k, n), or (k,) for logsumexp."""
-    valid = np.ones(x.shape, dtype=bool) if w is None else w
-    has_nan = (np.isnan(x) & valid).any(axis=1)
-    pinf = (x == np.inf) & valid
-    n_pinf = pinf.sum(axis=1)
-    all_neginf = valid.any(axis=1) & (n_pinf == 0) & ~has_nan
+def edge_counts(x: np.ndarray, w: np.ndarray | None):
+    """For rows (or a piece of them): whether an unmasked entry is NaN, how many are +inf, and
+    whether any entry is unmasked."""
+    valid = np.True_ if w is None else w
+    any_valid = np.full(len(x), x.shape[1] > 0) if w is None else w.any(axis=1)
+    return (np.isnan(x) & valid).any(axis=1), ((x == np.inf) & valid).sum(axis=1), any_valid
+
+
+def edge_values(kind, x, w, has_nan, n_pinf, any_valid):
+    """The edge-case table's result for rows (or a piece of them) whose maximum is not finite,
+    from their ``edge_counts`` over the whole rows: (k, n), or (k,) for logsumexp."""
     if kind == LOGSUMEXP:
         out = np.where(n_pinf > 0, np.inf, -np.inf)
         out[has_nan] = np.nan
         return out
     with np.errstate(divide="ignore"):
-        prob = pinf / np.maximum(n_pinf, 1)[:, None]
+        prob = ((x == np.inf) & (np.True_ if w is None else w)) / np.maximum(n_pinf, 1)[:, None]
         out = np.log(prob) if kind == LOG_SOFTMAX else prob
-    out[has_nan | all_neginf] = np.nan
+    out[has_nan | (any_valid & (n_pinf == 0))] = np.nan  # a NaN, or every entry -inf
     return out
+
+
+def nonfinite_rows(kind: str, x: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """Rows whose maximum is not finite, by the edge-case table: (k, n), or (k,) for logsumexp."""
+    return edge_values(kind, x, w, *edge_counts(x, w))
 
 
 # -- a call: its route, its blocks -------------------------------------------------------------
@@ -193,54 +205,59 @@ def route_for(kind, dtype, n, masked, temperature) -> str:
 class Call:
     """One call of the engine: the rows, the result, and how the work is split.
 
-    ``out`` is the result (m, n) in the input's dtype, or for logsumexp the rows' maxima, with
+    ``out`` is the result in the input's dtype: (m, n), or (m,) for logsumexp. With
+    ``parts=True`` (logsumexp) it holds the rows' maxima instead, in the working dtype, with
     ``rest = log1p(sum without the maximal term)`` beside it (LSE = out + rest).
     """
 
-    def __init__(self, kind, x, w=None, temperature=1.0, route=None, out=None):
+    def __init__(self, kind, x, w=None, temperature=1.0, route=None, out=None, parts=False):
         self.kind, self.x, self.w, self.temperature = kind, x, w, float(temperature)
         self.work = np.result_type(x.dtype, np.float64)  # longdouble stays longdouble
         m, n = x.shape
         if out is not None:  # (out, rest) of another call: a row it redoes
             self.out, self.rest = out
-        elif kind == LOGSUMEXP:
+        elif kind != LOGSUMEXP:
+            self.out, self.rest = np.empty((m, n), dtype=x.dtype), None
+        elif parts:
             self.out, self.rest = np.empty(m, self.work), np.empty(m, self.work)
         else:
-            self.out, self.rest = np.empty((m, n), dtype=x.dtype), None
+            self.out, self.rest = np.empty(m, x.dtype), None
         self.route = route or route_for(kind, x.dtype, n, w is not None, self.temperature)
         # TwoSum's correction: float64 log variants at T = 1 on the plain route.
         self.twosum = (self.route == "plain" and kind != SOFTMAX and self.temperature == 1.0
                        and x.dtype == self.work)
-        self.block, self.row_block, self.threads = self.split(m, n)
+        self.block, self.row_block, self.threads, self.parallel, share = self.split(m, n)
+        # Rows the route declines or whose maximum is not finite are taken in pieces of this
+        # many numbers (copies, masks and results: about 32 bytes a number) beside the blocks:
+        # a third of a thread's share.
+        self.piece = max(MIN_CHUNK, share // 96)
 
     def split(self, m, n):
-        """How the work is split: ``(block, row_block, threads)``.
+        """How the work is split: ``(block, row_block, threads, parallel, share)``.
 
-        Memory: the call's scratch is 16 KiB + 1/14 of the result (logsumexp: of the input, less
-        its two float64 columns, but at least 1/32 of it), shared by its threads, so that the
-        call stays within 1.1x the result (logsumexp: 0.1x the input) + 64 KiB however many
-        threads are set (tests/test_benchmark.py); each thread beyond the first costs
-        THREAD_COST besides its blocks. Threads pay only on PARALLEL_MIN numbers or more, in
-        blocks of PARALLEL_BLOCK or more. ``block``, the widest chunk of a long row, is sized
-        for two threads wherever threads may be used, so that the thread count changes neither
-        which rows are long nor how they are cut, nor the result; ``row_block``, the numbers in
-        a block of whole rows, is each thread's share; ``threads`` is the most the budget holds
-        (``parallel_map`` uses no more than the count set when it starts).
+        Memory: the call's scratch, its block-sized arrays and the per-row arrays of its blocks
+        (ROW_COST a row), comes to at most 16 KiB + 1/16 of the result (logsumexp: of the
+        input), shared by its threads; each thread beyond the first costs THREAD_COST. So the
+        call stays within 1.1x the result (logsumexp: the result + 0.1x the input) + 64 KiB
+        however many threads are set (tests/test_benchmark.py). Threads pay only on
+        PARALLEL_MIN numbers or more, in blocks of PARALLEL_BLOCK or more (``parallel``).
+        ``block``, the widest chunk of a long row, is then sized for two threads, so that the
+        thread count changes neither which rows are long nor how they are cut, nor the result.
+        ``row_block``, the numbers in a block of whole rows, is each thread's share (``share``
+        bytes) when ``threads`` (the count set now, within what the budget holds) take part.
         """
-        x = self.x
-        budget = (16 << 10) + (max(x.nbytes // 32, x.nbytes // 14 - 20 * m)
-                               if self.kind == LOGSUMEXP else self.out.nbytes // 14)
+        budget = (16 << 10) + (self.x if self.kind == LOGSUMEXP else self.out).nbytes // 16
         item = self.work.itemsize * self.buffers()  # scratch bytes per number of a block
-        if item == 0:  # the result is the only scratch (float64 softmax)
-            return BLOCK, BLOCK, budget // THREAD_COST + 1 if m * n >= PARALLEL_MIN else 1
-        two = min(BLOCK, (budget - THREAD_COST) // 2 // item)
+        item += (1 if self.twosum else 0) + (3 if self.temperature > 1.0 else 0)  # masks
+        per_number = item + ROW_COST / max(n, 1)
+        two = min(BLOCK, int((budget - THREAD_COST) / 2 / per_number))
         if m * n < PARALLEL_MIN or two < PARALLEL_BLOCK:
-            block = min(BLOCK, max(MIN_BLOCK, budget // item))
-            return block, block, 1
-        most = (budget + THREAD_COST) // (two * item + THREAD_COST)  # >= 2
+            block = min(BLOCK, max(MIN_CHUNK, int(budget / per_number)))
+            return block, block, 1, False, budget
+        most = int((budget + THREAD_COST) // (two * per_number + THREAD_COST))  # >= 2
         threads = min(num_threads(), most)
-        share = (budget - (threads - 1) * THREAD_COST) // threads // item
-        return two, min(BLOCK, max(two, share)), most
+        share = (budget - (threads - 1) * THREAD_COST) // threads
+        return two, min(BLOCK, max(two, int(share / per_number))), threads, True, share
 
     def buffers(self) -> int:
         """How many block-sized scratch arrays a worker needs."""
@@ -261,8 +278,8 @@ class Call:
         bufs = [b[: x.size].reshape(x.shape) for b in bufs]
         if w is not None:
             xm = bufs.pop()
-            np.copyto(xm, x)
-            np.copyto(xm, -np.inf, where=~w)
+            xm.fill(-np.inf)
+            np.copyto(xm, x, where=w)
             x = xm
         y = out if out is not None and out.dtype == self.work else bufs.pop()
         e = bufs.pop() if self.route == "plain" and self.kind == LOG_SOFTMAX else y
@@ -314,28 +331,63 @@ class Call:
         elif route == "unshifted":  # rows outside [e^-590, inf), non-finite ones too
             ok = (s >= UNSHIFTED_MIN_SUM) & (s < np.inf)
         if kind == LOGSUMEXP:
-            self.out[i0:i1], self.rest[i0:i1] = a[:, 0], np.log1p(s)
+            self.put_lse(slice(i0, i1), a[:, 0], np.log1p(s))
         else:
             self.result(x, a, s, y, None if y is out else out, True)
         bad = None if np.isfinite(a).all() else ~np.isfinite(a[:, 0])
         if ok is not None and not ok.all():
-            for i in i0 + np.flatnonzero(~ok if bad is None else ~ok & ~bad):
-                self.redo(i)
+            self.redo(i0 + np.flatnonzero(~ok if bad is None else ~ok & ~bad))
         if bad is not None:
             self.nonfinite(i0 + np.flatnonzero(bad))
 
-    def redo(self, i):
-        """Row ``i`` again on the plain route (the call's route declined it), in place."""
-        rest = None if self.rest is None else self.rest[i : i + 1]
-        w = None if self.w is None else self.w[i : i + 1]
-        Call(self.kind, self.x[i : i + 1], w, self.temperature, "plain",
-             (self.out[i : i + 1], rest)).run()
+    def redo(self, rows):
+        """``rows`` (indices) again on the plain route, which the call's route declined: one row
+        in place, several in groups of copies of at most ``piece`` numbers."""
+        parts, n = self.rest is not None, self.x.shape[1]
+        if len(rows) == 1:
+            i = slice(rows[0], rows[0] + 1)
+            out = (self.out[i], self.rest[i] if parts else None)
+            Call(self.kind, self.x[i], None if self.w is None else self.w[i], self.temperature,
+                 "plain", out).run()
+            return
+        group = max(1, self.piece // n)
+        for g in range(0, len(rows), group):
+            r = rows[g : g + group]
+            call = Call(self.kind, self.x[r], None if self.w is None else self.w[r],
+                        self.temperature, "plain", parts=parts).run()
+            self.out[r] = call.out
+            if parts:
+                self.rest[r] = call.rest
+
+    def put_lse(self, rows, a, rest):
+        """Store logsumexp's parts (``parts=True``) or their sum for ``rows``."""
+        if self.rest is None:
+            self.out[rows] = a + rest
+        else:
+            self.out[rows], self.rest[rows] = a, rest
 
     def nonfinite(self, rows):
-        w = None if self.w is None else self.w[rows]
-        self.out[rows] = nonfinite_rows(self.kind, self.x[rows], w)
-        if self.kind == LOGSUMEXP:
-            self.rest[rows] = 0.0
+        """Rows whose maximum is not finite (``rows``: their indices), by the edge-case table, in
+        pieces of ``piece`` numbers, so that their temporaries stay within the budget."""
+        n = self.x.shape[1]
+        width = min(n, self.piece)
+        group = max(1, self.piece // width)
+        for g in range(0, len(rows), group):
+            r = rows[g : g + group]
+
+            def piece(c0):  # a copy of the rows' columns from c0 on, and their mask
+                c1 = min(c0 + width, n)
+                return self.x[r, c0:c1], None if self.w is None else self.w[r, c0:c1]
+
+            nan, pinf, valid = edge_counts(*piece(0))
+            for c0 in range(width, n, width):
+                more = edge_counts(*piece(c0))
+                nan, pinf, valid = nan | more[0], pinf + more[1], valid | more[2]
+            if self.kind == LOGSUMEXP:
+                self.put_lse(r, edge_values(LOGSUMEXP, None, None, nan, pinf, valid), 0.0)
+                continue
+            for c0 in range(0, n, width):
+                self.out[r, c0 : c0 + width] = edge_values(self.kind, *piece(c0), nan, pinf, valid)
 
     def long_row(self, i, chunks, shared):
         """Row ``i``, longer than a block, in sweeps over its ``chunks``: the maximum (not on the
@@ -369,7 +421,7 @@ class Call:
             if not np.isfinite(value):
                 return self.nonfinite(np.array([i]))
             if self.route == "direct" and not DIRECT_LO <= value <= DIRECT_HI:
-                return self.redo(i)  # declined before its sum is swept
+                return self.redo([i])  # declined before its sum is swept
             a = np.array([[value]], dtype=self.work)
 
         def chunk_sum(xc, y, e, extra, c0, c1):
@@ -385,10 +437,9 @@ class Call:
         else:
             ok = self.route == "plain" or UNSHIFTED_MIN_SUM <= total < np.inf
         if not ok:
-            return self.redo(i)
+            return self.redo([i])
         if kind == LOGSUMEXP:
-            self.out[i], self.rest[i] = a[0, 0], np.log1p(total)
-            return
+            return self.put_lse(i, a[0, 0], np.log1p(total))
         in_place = out.dtype == self.work  # the sum left exp(x - a) of softmax in the result
 
         def chunk_write(xc, y, e, extra, c0, c1):
@@ -400,7 +451,7 @@ class Call:
     def run(self):
         m, n = self.x.shape
         if n == 0 and self.kind == LOGSUMEXP:  # the log of an empty sum
-            self.out[:], self.rest[:] = -np.inf, 0.0
+            self.put_lse(slice(None), -np.inf, 0.0)
         if m == 0 or n == 0:
             return self
         if m * n <= self.row_block:  # one block, in this thread (NumPy's buffer is no larger)
@@ -414,7 +465,7 @@ class Call:
             chunks = [(c, min(c + self.block, n)) for c in range(0, n, self.block)]
             if m == 1:  # threads share the chunks of the row
                 with quiet():
-                    self.long_row(0, chunks, self.threads > 1)
+                    self.long_row(0, chunks, self.parallel)
             else:  # threads share the rows
                 parallel_map(lambda i, _: self.long_row(i, chunks, False), [(i,) for i in range(m)],
                              list, self.threads)
@@ -426,5 +477,5 @@ def lse_parts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     ``(max - x_i) + rest`` is ``-log_softmax(x)_i`` without cancellation: both terms are >= 0.
     """
-    call = Call(LOGSUMEXP, x).run()
+    call = Call(LOGSUMEXP, x, parts=True).run()
     return call.out, call.rest
