@@ -236,7 +236,7 @@ class Call:
         """How the work is split: ``(block, row_block, threads, parallel, share)``.
 
         Memory: the call's scratch, its block-sized arrays and the per-row arrays of its blocks
-        (ROW_COST a row), comes to at most 16 KiB + 1/16 of the result (logsumexp: of the
+        (ROW_COST a row), comes to at most 32 KiB + 1/16 of the result (logsumexp: of the
         input), shared by its threads; each thread beyond the first costs THREAD_COST. So the
         call stays within 1.1x the result (logsumexp: the result + 0.1x the input) + 64 KiB
         however many threads are set (tests/test_benchmark.py). Threads pay only on
@@ -246,7 +246,7 @@ class Call:
         ``row_block``, the numbers in a block of whole rows, is each thread's share (``share``
         bytes) when ``threads`` (the count set now, within what the budget holds) take part.
         """
-        budget = (16 << 10) + (self.x if self.kind == LOGSUMEXP else self.out).nbytes // 16
+        budget = (32 << 10) + (self.x if self.kind == LOGSUMEXP else self.out).nbytes // 16
         item = self.work.itemsize * self.buffers()  # scratch bytes per number of a block
         item += (1 if self.twosum else 0) + (3 if self.temperature > 1.0 else 0)  # masks
         per_number = item + ROW_COST / max(n, 1)
