@@ -66,8 +66,9 @@ def set_num_threads(n: int) -> int:
     >= 1. An empty value counts as unset; any other value (``2.5``, ``0``, ``-1``, ``abc``) is
     ignored with a ``RuntimeWarning`` that names the variable, and the default is used.
     Calls on arrays of fewer than 2^19 numbers always run in the calling thread. Safe to call
-    while other threads compute: a running call may see the new count from its next sweep on,
-    and its result is the same either way (the parts of a row's sum are added exactly).
+    while other threads compute: a running call uses no more threads than were set when it
+    started (its memory is planned for them), a lower count from its next sweep on, and its
+    result is the same either way.
 
     Raises
     ------

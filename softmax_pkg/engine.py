@@ -195,11 +195,9 @@ def route_for(kind, dtype, n, masked, temperature) -> str:
     """The route a call takes (see the module docstring): chosen once per call."""
     if kind == SOFTMAX:
         return "unshifted" if dtype.itemsize < 8 and not masked else "plain"
-    if masked or temperature != 1.0 or n < DIRECT_MIN_N:
-        return "plain"
-    if dtype.itemsize == 8:  # float64
-        return "direct" if EXTENDED else "plain"
-    return "direct" if kind == LOGSUMEXP or dtype.itemsize < 8 else "plain"
+    if masked or temperature != 1.0 or n < DIRECT_MIN_N or dtype.itemsize > 8:
+        return "plain"  # longdouble too: its scale would need more than extended precision
+    return "direct" if dtype.itemsize < 8 or EXTENDED else "plain"
 
 
 class Call:
@@ -342,15 +340,16 @@ class Call:
 
     def redo(self, rows):
         """``rows`` (indices) again on the plain route, which the call's route declined: one row
-        in place, several in groups of copies of at most ``piece`` numbers."""
+        in place, several narrow ones in groups of copies of at most ``piece`` numbers."""
         parts, n = self.rest is not None, self.x.shape[1]
-        if len(rows) == 1:
-            i = slice(rows[0], rows[0] + 1)
-            out = (self.out[i], self.rest[i] if parts else None)
-            Call(self.kind, self.x[i], None if self.w is None else self.w[i], self.temperature,
-                 "plain", out).run()
+        if len(rows) == 1 or 2 * n > self.piece:  # wide rows: each in place, no copies
+            for i in rows:
+                i = slice(i, i + 1)
+                out = (self.out[i], self.rest[i] if parts else None)
+                Call(self.kind, self.x[i], None if self.w is None else self.w[i],
+                     self.temperature, "plain", out).run()
             return
-        group = max(1, self.piece // n)
+        group = self.piece // n
         for g in range(0, len(rows), group):
             r = rows[g : g + group]
             call = Call(self.kind, self.x[r], None if self.w is None else self.w[r],
@@ -426,10 +425,11 @@ class Call:
 
         def chunk_sum(xc, y, e, extra, c0, c1):
             idx = None if kind == SOFTMAX or not c0 <= at < c1 else np.array([at - c0])
-            return float(self.sums(xc, a, idx, y, e, extra)[0])
+            return self.sums(xc, a, idx, y, e, extra)[0]
 
-        try:
-            total = math.fsum(sweep(chunk_sum))
+        sums = sweep(chunk_sum)
+        try:  # float64 exactly; longdouble in its own precision
+            total = math.fsum(sums) if self.work == np.float64 else np.add.reduce(sums)
         except OverflowError:  # finite chunk sums, infinite total: the route declines it
             total = math.inf
         if self.route == "direct":

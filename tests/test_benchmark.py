@@ -43,18 +43,21 @@ def _allowance(name, x):
 @pytest.mark.parametrize("shape", [(64, 10), (256, 1000), (8, 32768), (512, 4096), (1, 1 << 20),
                                    (1 << 20, 1), (131072, 8)])
 def test_peak_memory_is_the_output_plus_a_small_allowance(shape, dtype, threads):
-    # However many threads are set, with a mask, a temperature or non-finite entries, for wide
-    # and narrow rows (whose per-row arrays are as large as the block), and long single rows.
+    # However many threads are set, with a mask, a temperature, non-finite entries or rows the
+    # route declines, for wide and narrow rows (whose per-row arrays are as large as the
+    # block), and long single rows.
     rng = np.random.default_rng(0)
     x = rng.normal(0, 4, shape).astype(dtype)
     w = rng.random(shape) > 0.3
     bad = x.copy()  # rows with NaN or +inf take the edge-case path
     bad.flat[::97], bad.flat[50::97] = np.nan, np.inf
+    high = x + dtype(1000)  # rows the direct and unshifted routes decline: redone plain
     old = sm.set_num_threads(threads)
     try:
         for name in ("softmax", "log_softmax", "logsumexp"):
             f = getattr(sm, name)
-            calls = {"": lambda: f(x), "where": lambda: f(x, where=w), "non-finite": lambda: f(bad)}
+            calls = {"": lambda: f(x), "where": lambda: f(x, where=w), "non-finite": lambda: f(bad),
+                     "declined": lambda: f(high)}
             if name != "logsumexp":
                 calls["temperature"] = lambda: f(x, temperature=2.0)
             for how, call in calls.items():

@@ -415,6 +415,34 @@ def test_direct_route_scales_by_an_accurate_exp_of_minus_the_maximum():
     assert worst < 2.0**-50  # the sum itself rounds at ~log2(80) u; exp(-max) adds ~2^-63
 
 
+def _mpf(v):
+    """A float (longdouble included) as an exact mpmath number."""
+    import mpmath as mp
+
+    mantissa, exponent = np.frexp(np.longdouble(v))  # mantissa in [0.5, 1), 64 bits at most
+    return mp.mpf(int(mantissa * np.longdouble(2) ** 64)) * mp.mpf(2) ** (int(exponent) - 64)
+
+
+def test_longdouble_log_variants_of_a_long_row_keep_longdouble_precision():
+    # Regression: a longdouble row longer than a block added its chunk sums in float64 (882 ulp
+    # of longdouble at the maximum of a 600-number log_softmax), and logsumexp scaled by exp(-max) in
+    # float64 (34 ulp). Where longdouble is float64 the same bound holds in float64 ulps.
+    import mpmath as mp
+
+    x = np.random.default_rng(5).normal(0, 3, 3000).astype(np.longdouble)
+    assert engine.Call("log_softmax", x[None]).block < x.size  # a long row at this size
+    with mp.workprec(256):
+        xs = [_mpf(v) for v in x]
+        top = max(xs)
+        lse = top + mp.log(mp.fsum(mp.exp(v - top) for v in xs))
+        k = int(np.argmax(x))
+        for name, got, ref in [("log_softmax", log_softmax(x)[k], xs[k] - lse),
+                               ("logsumexp", logsumexp(x)[()], lse)]:
+            assert got.dtype == np.longdouble
+            error = abs(_mpf(got) - ref) / _mpf(np.spacing(abs(got)))
+            assert error <= 2, (name, float(error))
+
+
 def _exact_few_values(kind, row):
     """mpmath's softmax, log_softmax or logsumexp of a row holding few distinct values (each
     counted once with its multiplicity), so that rows of 10^5 entries cost microseconds."""
