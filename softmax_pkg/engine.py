@@ -391,7 +391,8 @@ class Call:
     def long_row(self, i, chunks, shared):
         """Row ``i``, longer than a block, in sweeps over its ``chunks``: the maximum (not on the
         unshifted route), the sum, the result (not for logsumexp). The chunks' sums are added
-        exactly (fsum), so neither how the row is cut nor who sums a chunk changes the result.
+        exactly (fsum; longdouble ones in longdouble), so who sums a chunk cannot change the
+        result.
         ``shared``: each sweep's chunks are shared out to the call's threads."""
         kind, x = self.kind, self.x[i : i + 1]
         out = None if kind == LOGSUMEXP else self.out[i : i + 1]
