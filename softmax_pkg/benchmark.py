@@ -12,9 +12,10 @@ the calls taking turns; each cell of the table gives the median of the runs and,
 the lowest run. Inputs larger than the CPU's cache start out of the cache, smaller ones are timed
 warm, in loops long enough for the clock. Beside the default thread count the table shows one
 thread ("1 thr") and how many threads the call uses with the default count ("threads": where
-that is 1, both timings run the same code, and their ratio shows the noise), PyTorch's CPU time where torch is installed, and what each of the engine's
-routes buys: the time of the plain route over the time of the route a call actually takes
-(``softmax_pkg.engine.route_for``), 1.00x where the plain route is the one taken. Peak memory is
+that is 1, both timings run the same code, and their ratio shows the noise), PyTorch's CPU time
+where torch is installed, and what each of the engine's routes buys: the time of the plain
+route over the time of the route a call actually takes (``softmax_pkg.engine.route_for``),
+1.00x where the plain route is the one taken. Peak memory is
 the largest amount allocated during one call (tracemalloc, which sees NumPy's allocations), as a
 multiple of the input's size: the output of softmax is exactly that size.
 """
@@ -232,7 +233,8 @@ COLUMNS = [
     ("function", "function"), ("shape", "shape"), ("dtype", "dtype"),
     ("ours_ms", "ours (ms)"), ("scipy_ms", "scipy (ms)"),
     ("speedup", "vs scipy"), ("speedup_one", "vs scipy, 1 thr"),
-    ("threads", "threads"), ("threads_gain", "threads gain"), ("torch_ms", "torch (ms)"), ("vs_torch", "vs torch"),
+    ("threads", "threads"), ("threads_gain", "threads gain"),
+    ("torch_ms", "torch (ms)"), ("vs_torch", "vs torch"),
     ("route_gain", "route vs plain"), ("mem_ours", "mem ours"), ("mem_scipy", "mem scipy"),
 ]
 

@@ -38,7 +38,9 @@ import math
 import numpy as np
 
 from ._threads import (  # noqa: F401
-    BUFSIZE, DEFAULT_THREADS, PARALLEL_MIN, THREAD_COST, num_threads, parallel_map, quiet, set_num_threads)
+    BUFSIZE, DEFAULT_THREADS, PARALLEL_MIN, THREAD_COST, num_threads, parallel_map, quiet,
+    set_num_threads,
+)
 
 SOFTMAX, LOG_SOFTMAX, LOGSUMEXP = KINDS = ("softmax", "log_softmax", "logsumexp")
 
@@ -455,7 +457,8 @@ class Call:
             self.put_lse(slice(None), -np.inf, 0.0)
         if m == 0 or n == 0:
             return self
-        if m * n <= self.row_block:  # one block, in this thread (NumPy's buffer is no larger)
+        if m * n <= self.row_block:  # one block, in this thread
+            # quiet() costs microseconds; NumPy's buffer is no larger than a small block anyway
             with quiet() if m * n > BUFSIZE else np.errstate(all="ignore"):
                 self.rows(0, m, self.scratch(m * n))
         elif n <= self.block:

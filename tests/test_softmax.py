@@ -68,7 +68,7 @@ def test_long_and_short_rows_take_the_blocked_paths_correctly(name, shape):
 @pytest.mark.parametrize("shape", [(5, 600000), (1, 1 << 22), (20000, 300)])
 def test_threads_give_bit_identical_results(name, dtype, shape):
     x = np.random.default_rng(3).normal(0, 10, shape).astype(dtype)
-    assert engine.Call(name, x).threads > 1  # big enough for threads
+    assert engine.Call(name, x).parallel  # big enough for threads, whatever the CPU count
     old = sm.set_num_threads(1)
     try:
         one = FUNCS[name](x)
@@ -424,9 +424,9 @@ def _mpf(v):
 
 
 def test_longdouble_log_variants_of_a_long_row_keep_longdouble_precision():
-    # Regression: a longdouble row longer than a block added its chunk sums in float64 (882 ulp
-    # of longdouble at the maximum of a 600-number log_softmax), and logsumexp scaled by exp(-max) in
-    # float64 (34 ulp). Where longdouble is float64 the same bound holds in float64 ulps.
+    # Regression: a longdouble row longer than a block added its chunk sums in float64 (882
+    # ulp of longdouble at the maximum of a 600-number log_softmax), and logsumexp scaled by
+    # exp(-max) in float64 (34 ulp). Where longdouble is float64 the bound holds in its ulps.
     import mpmath as mp
 
     x = np.random.default_rng(5).normal(0, 3, 3000).astype(np.longdouble)
