@@ -16,7 +16,7 @@ that is 1, both timings run the same code, and their ratio shows the noise), PyT
 where torch is installed, and what each of the engine's routes buys: the time of the plain
 route over the time of the route a call actually takes (``softmax_pkg.engine.route_for``),
 1.00x where the plain route is the one taken. Peak memory is
-the largest amount allocated during one call (tracemalloc, which sees NumPy's allocations), as a
+the largest amount allocated during one call after a warm-up (``softmax_pkg.timing.peak_bytes``), as a
 multiple of the input's size: the output of softmax is exactly that size.
 """
 
@@ -27,13 +27,13 @@ import functools
 import gc
 import statistics
 import time
-import tracemalloc
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.special as sps
 
 import softmax_pkg as sm
+from softmax_pkg.timing import peak_bytes
 
 try:  # the route columns need the engine's internal API (absent in versions before it)
     from softmax_pkg import engine
@@ -127,21 +127,6 @@ def _flush_caches():
     np.add(buf, 1.0, out=buf)
 
 
-def peak_memory(func, *args):
-    """Peak memory allocated during ``func(*args)`` (tracemalloc), in bytes.
-
-    Only blocks allocated during the call count: older garbage, collected or not, does not.
-    """
-    tracemalloc.start()
-    tracemalloc.reset_peak()
-    base = tracemalloc.get_traced_memory()[0]
-    result = func(*args)
-    peak = tracemalloc.get_traced_memory()[1] - base
-    tracemalloc.stop()
-    del result
-    return peak
-
-
 def _route_speedup(case, x, repeats, cold):
     """Time of the plain route over time of the route the call takes, or None."""
     if engine is None or case.name not in engine.KINDS:
@@ -204,8 +189,8 @@ def run(shapes, dtypes, repeats, cases, memory=True):
                     route_gain=_route_speedup(case, x, repeats, cold),
                 )
                 if memory:
-                    row["mem_ours"] = peak_memory(case.ours, *args) / x.nbytes
-                    row["mem_scipy"] = peak_memory(case.scipy, *args) / x.nbytes
+                    row["mem_ours"] = peak_bytes(lambda: case.ours(*args)) / x.nbytes
+                    row["mem_scipy"] = peak_bytes(lambda: case.scipy(*args)) / x.nbytes
                 rows.append(row)
     return rows
 

@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import importlib
 import importlib.util
+import json
 import os
 import re
 import shlex
@@ -76,6 +77,19 @@ def sklearn_installed() -> None:
 REPO = Path(__file__).resolve().parents[1]
 BUILD_DIR = REPO / "_build"
 HTML_DIR = BUILD_DIR / "html"
+
+
+def in_fresh_process(code: str, *args: object) -> object:
+    """Run ``code`` in a fresh Python process, with ``args`` as ``sys.argv[1:]`` and the checkout
+    first on its path, and return the JSON value it prints last.
+
+    For memory measurements: tracemalloc counts the allocations of every thread, and in this
+    session background threads read the output of the book build while the package tests run.
+    """
+    done = subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=REPO,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
 
 
 def toc_files(entry: dict) -> list[str]:

@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import REPO, in_fresh_process
 from softmax_pkg import (
     ConvergenceWarning,
     SoftmaxRegression,
@@ -152,20 +152,25 @@ def test_gd_loss_curve_never_rises_with_the_estimated_step(n, d):
     assert curve[-1] <= plain * (1 + 1e-12), (curve[-1], plain)
 
 
-def test_fit_memory_grows_like_the_data_for_wide_data():
+def test_fit_memory_grows_like_the_data_for_wide_data(tmp_path):
     """40 x 4000 built a 4001 x 4001 Gram matrix (128 MB, 256 MB peak) for the step size; now
     the step comes from products with X, and the peak stays within a few times the data."""
-    import tracemalloc
-
     X, y = correlated_features(40, 4000, seed=3)
-    tracemalloc.start()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            SoftmaxRegression(max_iter=20).fit(X, y)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    np.savez(tmp_path / "data.npz", X=X, y=y)
+    code = """
+import json, sys, tracemalloc, warnings
+import numpy as np
+from softmax_pkg import ConvergenceWarning, SoftmaxRegression
+
+data = np.load(sys.argv[1])
+X, y = data["X"], data["y"]
+tracemalloc.start()
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    SoftmaxRegression(max_iter=20).fit(X, y)
+print(tracemalloc.get_traced_memory()[1])
+"""
+    peak = in_fresh_process(code, tmp_path / "data.npz")  # alone: see conftest.in_fresh_process
     assert peak <= 4 * X.nbytes, (peak, X.nbytes)
 
 
