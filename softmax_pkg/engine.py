@@ -1,7 +1,9 @@
 """The row engine behind softmax, log_softmax and logsumexp. Internal: no stability promise.
 
 This module is the one place that ``softmax_pkg._softmax``, ``softmax_pkg._losses``, the
-benchmark and the tests reach into; the book uses only public names. Its threads (the pool, the
+benchmark and the tests reach into. The book reads it only in chapters 6 and 7, whose prose
+describes the engine: they glue its constants and assert which route a call takes, so a change
+here that makes their description untrue fails the book's build. Its threads (the pool, the
 lock, ``set_num_threads``) live in ``softmax_pkg._threads``.
 
 Every function takes *rows*: a 2-d array ``x`` of shape (m, n), the class axis last. The rows are
