@@ -142,7 +142,7 @@ def _route_speedup(case, x, repeats, cold):
     return t_plain / t_taken
 
 
-def _threads_used(case, x):
+def threads_used(case, x):
     """How many threads the call uses with the count set now (None if the engine cannot say)."""
     if engine is None or not hasattr(engine, "num_threads") or case.name not in (
             *engine.KINDS, "cross_entropy"):
@@ -182,7 +182,7 @@ def run(shapes, dtypes, repeats, cases, memory=True):
                     function=case.name, shape="x".join(map(str, shape)),
                     dtype=np.dtype(dtype).name, ours_ms=times[0] * 1e3,
                     scipy_ms=times[1] * 1e3, speedup=times[1] / times[0],
-                    speedup_one=t_ref_one / t_one, threads=_threads_used(case, x),
+                    speedup_one=t_ref_one / t_one, threads=threads_used(case, x),
                     threads_gain=t_one / times[0],
                     torch_ms=times[2] * 1e3 if len(times) > 2 else float("nan"),
                     vs_torch=times[2] / times[0] if len(times) > 2 else float("nan"),

@@ -110,8 +110,8 @@ def test_the_threads_column_counts_the_threads_a_call_uses():
     try:
         for case in benchmark.CASES:
             if not case.needs_labels:
-                assert benchmark._threads_used(case, x) == 2, case.name
-        assert benchmark._threads_used(benchmark.CASES[0], np.zeros((4, 10))) == 1
+                assert benchmark.threads_used(case, x) == 2, case.name
+        assert benchmark.threads_used(benchmark.CASES[0], np.zeros((4, 10))) == 1
     finally:
         sm.set_num_threads(old)
 

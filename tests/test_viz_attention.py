@@ -17,8 +17,7 @@ import pytest
 from softmax_pkg import softmax
 
 viz = pytest.importorskip("softmax_pkg.viz")
-from softmax_pkg.viz._figure import WIDGET_VIEW, decode  # noqa: E402
-from test_viz import payload_of, png_pixels  # noqa: E402
+from test_viz import WIDGET_VIEW, decode, payload_of, png_pixels  # noqa: E402
 
 
 def expected_mask(kind: str, T: int = 6, padding: int = 2) -> np.ndarray:
