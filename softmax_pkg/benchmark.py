@@ -15,9 +15,9 @@ thread ("1 thr") and how many threads the call uses with the default count ("thr
 that is 1, both timings run the same code, and their ratio shows the noise), PyTorch's CPU time
 where torch is installed, and what each of the engine's routes buys: the time of the plain
 route over the time of the route a call actually takes (``softmax_pkg.engine.route_for``),
-1.00x where the plain route is the one taken. Peak memory is
-the largest amount allocated during one call after a warm-up (``softmax_pkg.timing.peak_bytes``), as a
-multiple of the input's size: the output of softmax is exactly that size.
+1.00x where the plain route is the one taken. Peak memory is the largest amount allocated
+during one call after a warm-up (``softmax_pkg.timing.peak_bytes``), as a multiple of the
+input's size: the output of softmax is exactly that size.
 """
 
 from __future__ import annotations

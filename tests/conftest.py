@@ -86,8 +86,7 @@ def in_fresh_process(code: str, *args: object) -> object:
     For memory measurements: tracemalloc counts the allocations of every thread, and in this
     session background threads read the output of the book build while the package tests run.
     """
-    done = subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=REPO,
-                          capture_output=True, text=True)
+    done = run_stoppable([sys.executable, "-c", code, *map(str, args)], timeout=600, cwd=REPO)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.splitlines()[-1])
 

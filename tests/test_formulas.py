@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 import softmax_pkg as sp
+from conftest import in_fresh_process
 from softmax_pkg import formulas
 from softmax_pkg.reference import exact
-from softmax_pkg.timing import Timing, time_calls
+from softmax_pkg.timing import Timing, peak_bytes, time_calls
 
 rng = np.random.default_rng(20261201)
 BATCH = rng.normal(scale=3.0, size=(5, 7))
@@ -94,10 +95,13 @@ def test_time_calls_rejects_bad_arguments_by_name(kwargs, error, match):
 
 
 def test_peak_bytes_counts_the_memory_a_call_holds_at_once():
-    from softmax_pkg.timing import peak_bytes
-
-    small = peak_bytes(lambda: np.ones(1_000).sum())
-    large = peak_bytes(lambda: np.ones(1_000_000).sum())
+    code = """
+import json
+import numpy as np
+from softmax_pkg.timing import peak_bytes
+print(json.dumps([peak_bytes(lambda: np.ones(n).sum()) for n in (1_000, 1_000_000)]))
+"""
+    small, large = in_fresh_process(code)  # alone: see conftest.in_fresh_process
     assert large >= 8_000_000 > 100_000 > small
     with pytest.raises(TypeError, match="func"):
         peak_bytes(3)

@@ -551,9 +551,11 @@ def test_chinese_search_finds_the_pages_that_use_a_term(site: str, query: str, p
         block_outside_world(tab, blocked)
         tab.goto(f"{site}zh/search.html?q={query}", wait_until="load")
         tab.wait_for_selector("#search-results ul.search li", timeout=30_000)
-        # Sphinx adds the results one by one, 5 ms apart, and stops its pulsing dots after the
-        # last one (searchtools.js): read the list only then.
-        tab.wait_for_function("() => Search._pulse_status === -1", timeout=30_000)
+        # Sphinx adds the results one by one, 5 ms apart, and fills in the summary line under the
+        # title only after the last one (searchtools.js, _finishSearch): read the list then.
+        tab.wait_for_function(
+            "() => document.querySelector('#search-results p.search-summary')"
+            "?.textContent.trim() !== ''", timeout=30_000)
         found = [urlsplit(a).path.rsplit("/", 1)[-1] for a in tab.eval_on_selector_all(
             "#search-results ul.search li a", "(links) => links.map((a) => a.href)"
         )]
