@@ -232,14 +232,14 @@ class Call:
         # TwoSum's correction: float64 log variants at T = 1 on the plain route.
         self.twosum = (self.route == "plain" and kind != SOFTMAX and self.temperature == 1.0
                        and x.dtype == self.work)
-        self.block, self.row_block, self.threads, self.parallel, share = self.split(m, n)
+        self.block, self.row_block, self.threads, self.parallel, least = self.split(m, n)
         # Rows the route declines or whose maximum is not finite are taken in pieces of this
         # many numbers (copies, masks and results: about 32 bytes a number) beside the blocks:
         # a third of a thread's share.
-        self.piece = max(MIN_CHUNK, share // 96)
+        self.piece = max(MIN_CHUNK, least // 96)
 
     def split(self, m, n):
-        """How the work is split: ``(block, row_block, threads, parallel, share)``.
+        """How the work is split: ``(block, row_block, threads, parallel, least)``.
 
         Memory: the call's scratch, its block-sized arrays and the per-row arrays of its blocks
         (ROW_COST a row), comes to at most 32 KiB + 1/16 of the result (logsumexp: of the
@@ -250,8 +250,11 @@ class Call:
         would cut rows that one thread's block holds whole (``parallel``).
         ``block``, the widest chunk of a long row, is then sized for two threads, so that the
         thread count changes neither which rows are long nor how they are cut, nor the result.
-        ``row_block``, the numbers in a block of whole rows, is each thread's share (``share``
-        bytes) when ``threads`` (the count set now, within what the budget holds) take part.
+        ``row_block``, the numbers in a block of whole rows, is each thread's share of the
+        budget when ``threads`` (the count set now, within what the budget holds) take part.
+        ``least`` is a thread's share at the most threads the budget holds, the same for any
+        count set: the pieces are sized from it, so that how declined rows are grouped, and so
+        their results, do not depend on the thread count either.
         """
         budget = (32 << 10) + (self.x if self.kind == LOGSUMEXP else self.out).nbytes // 16
         item = self.work.itemsize * self.buffers()  # scratch bytes per number of a block
@@ -266,7 +269,8 @@ class Call:
         most = int((budget + THREAD_COST) // (two * per_number + THREAD_COST))  # >= 2
         threads = min(num_threads(), most)
         share = (budget - (threads - 1) * THREAD_COST) // threads
-        return two, min(BLOCK, max(two, int(share / per_number))), threads, True, share
+        least = (budget - (most - 1) * THREAD_COST) // most  # the share at the most threads
+        return two, min(BLOCK, max(two, int(share / per_number))), threads, True, least
 
     def buffers(self) -> int:
         """How many block-sized scratch arrays a worker needs."""

@@ -72,7 +72,7 @@ print(json.dumps(peaks))
 @pytest.mark.parametrize("threads", [1, 2, 8, 16])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("shape", [(64, 10), (256, 1000), (8, 32768), (512, 4096), (1, 1 << 20),
-                                   (1 << 20, 1), (131072, 8)])
+                                   (1 << 20, 1), (131072, 8), (64, 65536)])
 def test_peak_memory_is_the_output_plus_a_small_allowance(shape, dtype, threads):
     # However many threads are set, with a mask, a temperature, non-finite entries or rows the
     # route declines, for wide and narrow rows (whose per-row arrays are as large as the

@@ -79,6 +79,31 @@ def test_threads_give_bit_identical_results(name, dtype, shape):
     np.testing.assert_array_equal(one, three)
 
 
+def test_rows_one_threads_block_holds_whole_are_not_cut_for_two_threads():
+    # float32 rows of 65536 fit one thread's share of this call's budget, not two threads':
+    # whole rows on one thread, rather than three sweeps of cut rows on two.
+    for name in FUNCS:
+        call = engine.Call(name, np.zeros((64, 65536), np.float32))
+        assert call.block == call.row_block == 65536 and not call.parallel, name
+
+
+@pytest.mark.parametrize("name", ["log_softmax", "logsumexp"])
+def test_threads_give_bit_identical_results_for_rows_a_route_declines(name):
+    # Rows whose maximum is below -700 are redone on the plain route, in groups whose size
+    # must not depend on the thread count either.
+    x = np.random.default_rng(4).normal(-800, 30, (1000, 5000))
+    call = engine.Call(name, x)
+    assert call.parallel and call.route == ("direct" if engine.EXTENDED else "plain")
+    old = sm.set_num_threads(1)
+    try:
+        one = FUNCS[name](x)
+        sm.set_num_threads(2)
+        two = FUNCS[name](x)
+    finally:
+        sm.set_num_threads(old)
+    np.testing.assert_array_equal(one, two)
+
+
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 @pytest.mark.parametrize("name", FUNCS)
 def test_floating_dtypes_are_kept(name, dtype):
