@@ -4,8 +4,8 @@ This module is the one place that ``softmax_pkg._softmax``, ``softmax_pkg._losse
 benchmark and the tests reach into. The book reads it only in chapters 6 and 7, whose prose
 describes the engine: they glue its constants and assert what it does with a call (chapter 6
 its route, chapter 7 its chunks), so a change here that makes their description untrue fails
-the book's build. Its threads (the pool, the
-lock, ``set_num_threads``) live in ``softmax_pkg._threads``.
+the book's build. Its threads (the pool, the lock, ``set_num_threads``) live in
+``softmax_pkg._threads``.
 
 Every function takes *rows*: a 2-d array ``x`` of shape (m, n), the class axis last. The rows are
 walked in blocks of whole rows (at most ``BLOCK`` numbers), so that the maximum, the

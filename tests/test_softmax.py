@@ -69,14 +69,19 @@ def test_long_and_short_rows_take_the_blocked_paths_correctly(name, shape):
 def test_threads_give_bit_identical_results(name, dtype, shape):
     x = np.random.default_rng(3).normal(0, 10, shape).astype(dtype)
     assert engine.Call(name, x).parallel  # big enough for threads, whatever the CPU count
-    old = sm.set_num_threads(1)
+    np.testing.assert_array_equal(*_with_threads((1, 3), FUNCS[name], x))
+
+
+def _with_threads(counts, func, x):
+    """``[func(x)]`` with each thread count of ``counts`` set in turn; the old count restored."""
+    results, old = [], sm.set_num_threads(counts[0])
     try:
-        one = FUNCS[name](x)
-        sm.set_num_threads(3)
-        three = FUNCS[name](x)
+        for count in counts:
+            sm.set_num_threads(count)
+            results.append(func(x))
     finally:
         sm.set_num_threads(old)
-    np.testing.assert_array_equal(one, three)
+    return results
 
 
 def test_rows_one_threads_block_holds_whole_are_not_cut_for_two_threads():
@@ -94,14 +99,7 @@ def test_threads_give_bit_identical_results_for_rows_a_route_declines(name):
     x = np.random.default_rng(4).normal(-800, 30, (1000, 5000))
     call = engine.Call(name, x)
     assert call.parallel and call.route == ("direct" if engine.EXTENDED else "plain")
-    old = sm.set_num_threads(1)
-    try:
-        one = FUNCS[name](x)
-        sm.set_num_threads(2)
-        two = FUNCS[name](x)
-    finally:
-        sm.set_num_threads(old)
-    np.testing.assert_array_equal(one, two)
+    np.testing.assert_array_equal(*_with_threads((1, 2), FUNCS[name], x))
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
