@@ -235,7 +235,7 @@ class Call:
         self.block, self.row_block, self.threads, self.parallel, least = self.split(m, n)
         # Rows the route declines or whose maximum is not finite are taken in pieces of this
         # many numbers (copies, masks and results: about 32 bytes a number) beside the blocks:
-        # a third of a thread's share.
+        # a third of a thread's share at the most threads the budget holds (``least``).
         self.piece = max(MIN_CHUNK, least // 96)
 
     def split(self, m, n):
