@@ -4,7 +4,7 @@ The companion package of *The Softmax Book*: every chapter checks its derivation
 NumPy is its only runtime dependency.
 """
 
-from . import attention, formulas, timing
+from . import attention, formulas, routes, timing
 from ._classifier import ConvergenceWarning, SoftmaxRegression
 from ._gradcheck import numerical_gradient
 from ._jacobian import softmax_jacobian, softmax_jvp, softmax_vjp

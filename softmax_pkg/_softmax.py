@@ -11,7 +11,7 @@ On its plain route the engine computes, for one block of rows, with ``m`` the ro
 
 float16 and float32 are computed in float64 and rounded once. Where it is safe the other routes
 skip the shift (float16/32 softmax) or sum ``exp(x)`` unshifted and scale by ``exp(-m)`` (the log
-variants); see ``engine`` for the routes.
+variants); ``softmax_pkg.routes`` describes the routes.
 """
 
 from __future__ import annotations
@@ -84,11 +84,14 @@ def _from_rows(rows: np.ndarray, shape: tuple[int, ...], axes: tuple[int, ...]) 
     return out if axes == last else np.moveaxis(out, last, axes)
 
 
-def _run(kind, x, axis, where, temperature=1.0):
-    """Validate, make rows, run the engine; returns (engine call, axes, array shape)."""
+def prepare(kind, x, axis, where, temperature=1.0):
+    """Check the arguments and make the engine's call, not yet run (``routes.plan`` stops
+    here); returns (call, axes, array shape)."""
     arr = as_real_array(x, "x")
     axes = _axes(axis, arr.ndim)
     mask = check_where(where, arr.shape)
+    if kind != engine.LOGSUMEXP:
+        temperature = check_positive_finite(temperature, "temperature")
     n = math.prod(arr.shape[i] for i in axes)
     if n == 0 and kind != engine.LOGSUMEXP:
         raise ValueError(
@@ -97,7 +100,7 @@ def _run(kind, x, axis, where, temperature=1.0):
         )
     rows = _to_rows(arr, axes)
     w = None if mask is None else _to_rows(mask, axes)
-    return engine.Call(kind, rows, w, temperature).run(), axes, arr.shape
+    return engine.Call(kind, rows, w, temperature), axes, arr.shape
 
 
 # Docstring parts that softmax and log_softmax share, written once.
@@ -221,9 +224,8 @@ def softmax(
     >>> softmax([1.0, 2.0, 3.0], where=np.array([True, True, False])).round(3)
     array([0.269, 0.731, 0.   ])
     """
-    temperature = check_positive_finite(temperature, "temperature")
-    call, axes, shape = _run(engine.SOFTMAX, x, axis, where, temperature)
-    return _from_rows(call.out, shape, axes)
+    call, axes, shape = prepare(engine.SOFTMAX, x, axis, where, temperature)
+    return _from_rows(call.run().out, shape, axes)
 
 
 @_doc
@@ -290,9 +292,8 @@ def log_softmax(
     >>> float(log_softmax([0.0, 40.0])[1])
     -4.248354255291589e-18
     """
-    temperature = check_positive_finite(temperature, "temperature")
-    call, axes, shape = _run(engine.LOG_SOFTMAX, x, axis, where, temperature)
-    return _from_rows(call.out, shape, axes)
+    call, axes, shape = prepare(engine.LOG_SOFTMAX, x, axis, where, temperature)
+    return _from_rows(call.run().out, shape, axes)
 
 
 @_doc
@@ -358,8 +359,8 @@ def logsumexp(
     """
     if not isinstance(keepdims, (bool, np.bool_)):
         raise TypeError(f"keepdims must be True or False; got {keepdims!r}")
-    call, axes, shape = _run(engine.LOGSUMEXP, x, axis, where)
-    lse = call.out
+    call, axes, shape = prepare(engine.LOGSUMEXP, x, axis, where)
+    lse = call.run().out
     if keepdims:
         return lse.reshape([1 if i in axes else size for i, size in enumerate(shape)])
     return lse.reshape([size for i, size in enumerate(shape) if i not in axes])

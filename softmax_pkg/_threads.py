@@ -1,8 +1,8 @@
 """The engine's threads: one pool, one lock, and the thread count (``set_num_threads``).
 
-NumPy releases the GIL inside its loops, so blocks run in parallel on several cores. Work of fewer
-than PARALLEL_MIN numbers (4 MiB of float64) runs in the calling thread: the hand-off costs
-more than it buys.
+NumPy releases the GIL inside its loops, so blocks run in parallel on several cores. Calls of
+fewer than ``routes.PARALLEL_MIN`` numbers (4 MiB of float64) run in the calling thread: the
+hand-off costs more than it buys.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import numpy as np
 
 from ._validate import check_int
 
-PARALLEL_MIN = 1 << 19
 BUFSIZE = 2048  # numbers in NumPy's buffer for broadcasting operations, in the engine's threads
 THREAD_COST = 40 << 10  # bytes a thread allocates beside its blocks: that buffer, small arrays
 _lock = threading.Lock()  # guards _num_threads and _pool

@@ -36,9 +36,9 @@ import softmax_pkg as sm
 from softmax_pkg.timing import peak_bytes
 
 try:  # the route columns need the engine's internal API (absent in versions before it)
-    from softmax_pkg import engine
+    from softmax_pkg import engine, routes
 except ImportError:  # pragma: no cover - only when benchmarking an old version
-    engine = None
+    engine = routes = None
 
 FULL_SHAPES = [(64, 10), (256, 1000), (1024, 1000), (8, 32768),
                (4096, 4096), (65536, 64), (64, 65536), (1 << 24,)]
@@ -143,12 +143,11 @@ def _route_speedup(case, x, repeats, cold):
 
 
 def threads_used(case, x):
-    """How many threads the call uses with the count set now (None if the engine cannot say)."""
-    if engine is None or not hasattr(engine, "num_threads") or case.name not in (
-            *engine.KINDS, "cross_entropy"):
+    """How many threads the call uses with the count set now (None if the package cannot say)."""
+    if routes is None or case.name not in (*engine.KINDS, "cross_entropy"):
         return None
-    kind = engine.LOGSUMEXP if case.name == "cross_entropy" else case.name  # it runs lse_parts
-    return min(engine.Call(kind, x.reshape(-1, x.shape[-1])).threads, engine.num_threads())
+    kind = "logsumexp" if case.name == "cross_entropy" else case.name  # it runs lse_parts
+    return routes.plan(kind, x).threads
 
 
 def run(shapes, dtypes, repeats, cases, memory=True):

@@ -1,10 +1,9 @@
 """The row engine behind softmax, log_softmax and logsumexp. Internal: no stability promise.
 
 This module is the one place that ``softmax_pkg._softmax``, ``softmax_pkg._losses``, the
-benchmark and the tests reach into. The book reads it only in chapters 6 and 7, whose prose
-describes the engine: they glue its constants and assert what it does with a call (chapter 6
-its route, chapter 7 its chunks), so a change here that makes their description untrue fails
-the book's build. Its threads (the pool, the lock, ``set_num_threads``) live in
+benchmark and the tests reach into; the book does not. What a call does, its three routes and
+their limits, is described, and its constants are defined, in the public ``softmax_pkg.routes``,
+which chapters 6 and 7 read. The threads (the pool, the lock, ``set_num_threads``) live in
 ``softmax_pkg._threads``.
 
 Every function takes *rows*: a 2-d array ``x`` of shape (m, n), the class axis last. The rows are
@@ -13,26 +12,9 @@ exponentials, the sum and the final scaling of a block all happen while it sits 
 and the temporaries stay a small fraction of the output. A row longer than a block is walked in
 three sweeps over chunks of a block (maximum, sum, result) on the same route, the chunks of one
 row shared out to threads where it is big enough. float16 and float32 are computed in float64
-and rounded once at the end.
-
-Three routes compute a block; ``route_for`` picks one per call:
-
-``plain``
-    m = max x, y = x - m, e = exp(y), then ``e / sum e`` or ``y - log1p(sum of e without one
-    maximal term)``. Always valid. float64 log variants add the exact rounding error of ``x - m``
-    (TwoSum), without which a term's relative error is ``|y| u``: hundreds of ulps at the max.
-``direct``
-    the log variants sum ``exp(x)`` unshifted and scale the sum by ``exp(-m)``: no shift, no TwoSum,
-    and no ``exp(x - m)`` kept for the result. float16/32 (log_softmax only: for logsumexp it
-    bought too little) need ``|m| <= -DIRECT_LO``; float64
-    needs ``m`` in ``[DIRECT_LO, DIRECT_HI]``, ``exp(-m)`` in extended precision
-    (``np.longdouble`` with a 64-bit mantissa) and a sum big enough that subnormal exponentials do
-    not matter; other rows are redone on the plain route.
-``unshifted``
-    float16/32 softmax: ``exp(x / T) / sum`` in float64, without the maximum. Where float64's
-    ``exp`` overflows the sum is inf, and where it is subnormal (x < -708) the probability is
-    below 2^-150 whenever the sum is at least ``UNSHIFTED_MIN_SUM`` = e^-590, so rounds to 0 in
-    float32 as it should; rows whose sum is outside [e^-590, inf) are redone on the plain route.
+and rounded once at the end. On the plain route the float64 log variants add the exact rounding
+error of ``x - m`` (TwoSum), without which a term's relative error is ``|x - m| u``: hundreds of
+ulps at the maximum. The direct route's ``exp(-m)`` is computed in ``np.longdouble``.
 """
 
 from __future__ import annotations
@@ -42,25 +24,18 @@ import math
 import numpy as np
 
 from ._threads import (  # noqa: F401
-    BUFSIZE, DEFAULT_THREADS, PARALLEL_MIN, THREAD_COST, num_threads, parallel_map, quiet,
-    set_num_threads,
+    BUFSIZE, DEFAULT_THREADS, THREAD_COST, num_threads, parallel_map, quiet, set_num_threads,
+)
+from .routes import (  # noqa: F401  (the limits, public there)
+    BLOCK, DIRECT_HI, DIRECT_LO, DIRECT_MIN_N, DIRECT_MIN_SUM, EXTENDED, PARALLEL_MIN,
+    UNSHIFTED_MIN_SUM,
 )
 
 SOFTMAX, LOG_SOFTMAX, LOGSUMEXP = KINDS = ("softmax", "log_softmax", "logsumexp")
 
-BLOCK = 1 << 16  # most numbers in one block (512 KiB of float64)
 MIN_CHUNK = 256  # fewest numbers in a chunk of a long row
 PARALLEL_BLOCK = 1 << 15  # a thread's blocks hold at least this many numbers
 ROW_COST = 128  # bytes of the per-row arrays of a block (maxima, sums, ...) for each row
-# The direct route: a float64 row's maximum must lie in [DIRECT_LO, DIRECT_HI] (exp(x) and
-# exp(-m) neither overflow nor lose digits), and its unshifted sum must be at least
-# n * DIRECT_MIN_SUM, so that the error of subnormal exponentials (< 2^-1075 each) stays below
-# 2^-56 of the sum. It pays only on rows of DIRECT_MIN_N numbers or more.
-DIRECT_LO, DIRECT_HI = -700.0, 600.0
-DIRECT_MIN_SUM = 2.0**-1019
-DIRECT_MIN_N = 64
-UNSHIFTED_MIN_SUM = math.exp(-590.0)
-EXTENDED = np.finfo(np.longdouble).nmant >= 63  # x86-64 Linux: yes; Windows, Apple arm64: no
 
 
 # -- the block kernels -------------------------------------------------------------------------
@@ -403,12 +378,13 @@ class Call:
             for c0 in range(0, n, width):
                 self.out[r, c0 : c0 + width] = edge_values(self.kind, *piece(c0), nan, pinf, valid)
 
-    def long_row(self, i, chunks, shared):
-        """Row ``i``, longer than a block, in sweeps over its ``chunks``: the maximum (not on the
+    def long_row(self, i, shared):
+        """Row ``i``, longer than a block, in sweeps over its chunks: the maximum (not on the
         unshifted route), the sum, the result (not for logsumexp). The chunks' sums are added
         exactly (fsum; longdouble ones in longdouble), so who sums a chunk cannot change the
         result.
         ``shared``: each sweep's chunks are shared out to the call's threads."""
+        chunks = self.chunks()
         kind, x = self.kind, self.x[i : i + 1]
         out = None if kind == LOGSUMEXP else self.out[i : i + 1]
         w = None if self.w is None else self.w[i : i + 1]
@@ -464,28 +440,42 @@ class Call:
 
         sweep(chunk_write)
 
+    def chunks(self):
+        """The chunks ``(c0, c1)`` of a row longer than a block."""
+        n = self.x.shape[1]
+        return [(c, min(c + self.block, n)) for c in range(0, n, self.block)]
+
+    def tasks(self):
+        """What ``run`` shares out to threads, and the most numbers in one: blocks of whole rows
+        ``(i0, i1)``; for rows longer than a block, a single row's chunks, or the rows ``(i,)``."""
+        m, n = self.x.shape
+        if n <= self.block:
+            step = max(1, self.row_block // max(n, 1))
+            return [(i0, min(i0 + step, m)) for i0 in range(0, m, step)], min(step, m) * n
+        return (self.chunks() if m == 1 else [(i,) for i in range(m)]), self.block
+
+    def threads_used(self) -> int:
+        """How many threads share the call, with the count set now."""
+        return max(1, min(self.threads, num_threads(), len(self.tasks()[0])))
+
     def run(self):
         m, n = self.x.shape
         if n == 0 and self.kind == LOGSUMEXP:  # the log of an empty sum
             self.put_lse(slice(None), -np.inf, 0.0)
         if m == 0 or n == 0:
             return self
-        if m * n <= self.row_block:  # one block, in this thread
+        tasks, size = self.tasks()
+        if n > self.block and m == 1:  # threads share the chunks of the row
+            with quiet():
+                self.long_row(0, self.parallel)
+        elif n > self.block:  # threads share the rows
+            parallel_map(lambda i, _: self.long_row(i, False), tasks, list, self.threads)
+        elif len(tasks) == 1:  # one block, in this thread
             # quiet() costs microseconds; NumPy's buffer is no larger than a small block anyway
             with quiet() if m * n > BUFSIZE else np.errstate(all="ignore"):
                 self.rows(0, m, self.scratch(m * n))
-        elif n <= self.block:
-            step = max(1, self.row_block // n)
-            blocks = [(i0, min(i0 + step, m)) for i0 in range(0, m, step)]
-            parallel_map(self.rows, blocks, lambda: self.scratch(min(step, m) * n), self.threads)
         else:
-            chunks = [(c, min(c + self.block, n)) for c in range(0, n, self.block)]
-            if m == 1:  # threads share the chunks of the row
-                with quiet():
-                    self.long_row(0, chunks, self.parallel)
-            else:  # threads share the rows
-                parallel_map(lambda i, _: self.long_row(i, chunks, False), [(i,) for i in range(m)],
-                             list, self.threads)
+            parallel_map(self.rows, tasks, lambda: self.scratch(size), self.threads)
         return self
 
 

@@ -33,6 +33,11 @@ SOLUTION_DIRECTIVE = re.compile(r"^(\s*)(`{3,}|:{3,})\{solution\}[^\n]*\n", re.M
 DEFINITION = re.compile(r"^\s*(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
 # softmax_pkg._x, softmax_pkg.viz._x, and `from softmax_pkg... import ..., _x`.
 PRIVATE_ATTRIBUTE = re.compile(r"\bsoftmax_pkg(?:\.[A-Za-z]\w*)*\._\w")
+# softmax_pkg.engine has no underscore, but it is the package's internal API (for the package
+# itself, its benchmark and the tests): the book reads softmax_pkg.routes instead.
+INTERNAL_MODULE = re.compile(
+    r"\bsoftmax_pkg\.engine\b|^\s*from\s+softmax_pkg\s+import\s+\(?[^)\n]*\bengine\b", re.MULTILINE
+)
 PRIVATE_IMPORT = re.compile(
     r"^\s*from\s+softmax_pkg(?:\.\w+)*\s+import\s+\(?([^)\n]*(?:\n[^)]*)?)\)?", re.MULTILINE
 )
@@ -135,6 +140,8 @@ def private_uses(path: Path) -> list[str]:
             continue
         text = source(cell)
         found += [f"{path.name}: cell {index}: {m.group(0)}" for m in PRIVATE_ATTRIBUTE.finditer(text)]
+        found += [f"{path.name}: cell {index}: {m.group(0).strip()} (internal)"
+                  for m in INTERNAL_MODULE.finditer(text)]
         for match in PRIVATE_IMPORT.finditer(text):
             names = re.findall(r"\b(\w+)(?:\s+as\s+\w+)?", match.group(1))
             found += [f"{path.name}: cell {index}: imports {n}" for n in names if n.startswith("_")]
@@ -211,6 +218,7 @@ def test_the_detectors_catch_static_code_private_names_and_long_cells(tmp_path: 
         ("markdown", "```{solution-end}\n```\n\n```{exercise}\nAsk.\n```\n\n```{solution-start} ex-e\n```", []),
         ("code", "import softmax_pkg\nsoftmax_pkg._validate.check_int(3, 'n')\n", []),
         ("code", "from softmax_pkg import (softmax,\n    _private_thing)\n", []),
+        ("code", "from softmax_pkg import routes, engine\nsoftmax_pkg.engine.BLOCK\n", []),
         ("markdown", "```{solution-end}\n```", []),
         ("code", "\n".join(f"x{i} = {i}" for i in range(LONG_CELL + 1)), []),
         ("code", "\n".join(f"x{i} = {i}" for i in range(LONG_CELL + 1)), ["hide-input"]),
@@ -218,8 +226,8 @@ def test_the_detectors_catch_static_code_private_names_and_long_cells(tmp_path: 
     )
     assert len(static_code_in_solutions(path)) == 2  # ex-b's two blocks are one solution
     assert executed_solutions(path) == 3
-    assert len(private_uses(path)) == 3
-    assert long_visible_cells(path) == [f"fake.ipynb: cell 11, {LONG_CELL + 1} lines"]
+    assert len(private_uses(path)) == 5
+    assert long_visible_cells(path) == [f"fake.ipynb: cell 12, {LONG_CELL + 1} lines"]
 
 
 def report() -> str:
