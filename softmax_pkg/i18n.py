@@ -23,7 +23,7 @@ import functools
 import json
 from pathlib import Path
 
-__all__ = ["edition", "label", "use_edition_fonts"]
+__all__ = ["edition", "label", "label_table", "use_edition_fonts"]
 
 CJK_FONT = "Noto Sans CJK SC"
 LABELS = Path("_translations") / "figure_labels.json"
@@ -41,9 +41,17 @@ def edition() -> str:
     return "en"
 
 
-@functools.cache
-def _labels(folder: Path) -> dict[str, str]:
-    """The union of the edition's label tables: ``figure_labels.json`` and ``*.labels.json``."""
+def label_table(folder: str | Path) -> dict[str, str]:
+    """The union of the label tables of the edition in ``folder`` (``book/zh``):
+    ``_translations/figure_labels.json`` and ``_translations/*.labels.json``, English to Chinese.
+
+    Raises
+    ------
+    ValueError
+        If a table is not a mapping of strings to strings, or two tables translate one English
+        text differently.
+    """
+    folder = Path(folder)
     table: dict[str, str] = {}
     for path in sorted((folder / LABELS.parent).glob("*labels.json")):
         part = json.loads(path.read_text(encoding="utf-8"))
@@ -56,6 +64,9 @@ def _labels(folder: Path) -> dict[str, str]:
             raise ValueError(f"{path} translates {clash} differently from another label table")
         table.update(part)
     return table
+
+
+_cached_table = functools.cache(label_table)  # label() reads the tables once per folder
 
 
 @functools.cache
@@ -115,7 +126,7 @@ def label(text: str) -> str:
         raise TypeError(f"text must be a str, got {type(text).__name__}")
     if edition() != "zh":
         return text
-    translated = _labels(Path.cwd()).get(text)
+    translated = _cached_table(Path.cwd()).get(text)
     if translated is None or not _use_cjk_font():
         return text
     return translated

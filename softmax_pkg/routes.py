@@ -50,16 +50,17 @@ BLOCK = 1 << 16
 PARALLEL_MIN = 1 << 19
 #: Fewest numbers in a row on the direct route.
 DIRECT_MIN_N = 64
-#: Lowest maximum of a row on the direct route: beyond it, its exponentials lose digits.
+#: Lowest maximum m of a row on the direct route (its scale e^-m overflows below m = -709.78).
 DIRECT_LO = -700.0
-#: Highest maximum of a row on the direct route: beyond it, its exponentials overflow.
+#: Highest maximum of a row on the direct route (exponentials overflow above 709.78).
 DIRECT_HI = 600.0
 #: On the direct route a row of n numbers needs an unshifted sum of at least n times this, so
 #: that the error of its subnormal exponentials (below 2^-1075 each) stays below 2^-56 of it.
 DIRECT_MIN_SUM = 2.0**-1019
 #: Smallest float64 sum the unshifted route keeps (e^-590).
 UNSHIFTED_MIN_SUM = math.exp(-590.0)
-#: Whether ``np.longdouble`` has a 64-bit mantissa (x86-64 Linux: yes; Windows, Apple arm64: no).
+#: Whether ``np.longdouble`` has a 64-bit mantissa, as on x86-64 Linux (not on Windows or Apple
+#: arm64); float64 takes the direct route only if so.
 EXTENDED = bool(np.finfo(np.longdouble).nmant >= 63)
 
 

@@ -189,7 +189,7 @@ def _label_calls(page: str) -> list[str]:
 
 
 def test_every_figure_word_of_a_translated_notebook_has_chinese():
-    table = i18n._labels.__wrapped__(translate.ZH)  # noqa: SLF001 - the module's own table reader
+    table = i18n.label_table(translate.ZH)
     used = {text for page in NOTEBOOKS for text in _label_calls(page)}
     assert used, "no translated notebook chooses its figure words with softmax_pkg.i18n.label"
     missing = sorted(used - set(table))
@@ -235,7 +235,7 @@ def _viz_label_calls() -> dict[str, list[str]]:
 
 def test_every_word_of_the_interactive_figures_has_chinese():
     """softmax_pkg.viz draws its words through label(): each has Chinese with the same {fields}."""
-    table = i18n._labels.__wrapped__(translate.ZH)  # noqa: SLF001 - the module's own table reader
+    table = i18n.label_table(translate.ZH)
     calls = _viz_label_calls()
     # Every figure module chooses its words, and the shared banner is among them.
     assert {"_figure.py", "_jacobian.py", "_temperature.py", "_loss.py", "_classifier.py",
@@ -498,3 +498,17 @@ def test_a_page_without_a_chinese_twin_links_the_chinese_landing_page_and_says_s
 def test_the_pages_sphinx_writes_link_their_twin_in_the_other_edition(page):
     assert _twin("en", page)["href"] == f"zh/{page}.html"
     assert _twin("zh_CN", page)["href"] == f"../{page}.html"
+
+
+def test_label_tables_must_map_strings_and_agree(tmp_path):
+    folder = tmp_path / "_translations"
+    folder.mkdir()
+    (folder / "figure_labels.json").write_text('{"loss": "损失"}', encoding="utf-8")
+    (folder / "a.labels.json").write_text('{"step": "步"}', encoding="utf-8")
+    assert i18n.label_table(tmp_path) == {"loss": "损失", "step": "步"}
+    (folder / "b.labels.json").write_text('{"loss": "代价"}', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"translates \['loss'\] differently"):
+        i18n.label_table(tmp_path)
+    (folder / "b.labels.json").write_text('["loss"]', encoding="utf-8")
+    with pytest.raises(ValueError, match="must map English strings to Chinese strings"):
+        i18n.label_table(tmp_path)
