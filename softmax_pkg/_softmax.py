@@ -23,7 +23,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import engine
-from ._validate import as_real_array, check_positive_finite, check_where, normalize_axis
+from ._validate import (
+    as_array, as_real_array, check_positive_finite, check_where, normalize_axis,
+)
 from .engine import set_num_threads
 
 __all__ = ["softmax", "log_softmax", "logsumexp", "set_num_threads"]
@@ -84,14 +86,22 @@ def _from_rows(rows: np.ndarray, shape: tuple[int, ...], axes: tuple[int, ...]) 
     return out if axes == last else np.moveaxis(out, last, axes)
 
 
-def prepare(kind, x, axis, where, temperature=1.0):
-    """Check the arguments and make the engine's call, not yet run (``routes.plan`` stops
-    here); returns (call, axes, array shape)."""
-    arr = as_real_array(x, "x")
-    axes = _axes(axis, arr.ndim)
-    mask = check_where(where, arr.shape)
+def prepare(kind, x, axis, where, temperature=1.0, *, run=True):
+    """Check the arguments and make the engine's call, not yet run; returns (call, axes, array
+    shape). ``run=False`` (``routes.plan``): the call is made on stand-ins of the input, the
+    mask and the result that take no memory, for a plan only."""
     if kind != engine.LOGSUMEXP:
         temperature = check_positive_finite(temperature, "temperature")
+    if run:
+        arr = as_real_array(x, "x")
+    else:  # the dtype as_real_array would give (its checks too), without converting
+        arr = as_array(x, "x")
+        dtype = as_real_array(np.empty(0, arr.dtype), "x").dtype
+        arr = np.broadcast_to(np.empty((), dtype), arr.shape)
+    axes = _axes(axis, arr.ndim)
+    mask = check_where(where, arr.shape)
+    if mask is not None and not run:
+        mask = np.broadcast_to(np.True_, arr.shape)  # a plan depends on whether, not where
     n = math.prod(arr.shape[i] for i in axes)
     if n == 0 and kind != engine.LOGSUMEXP:
         raise ValueError(
@@ -100,7 +110,11 @@ def prepare(kind, x, axis, where, temperature=1.0):
         )
     rows = _to_rows(arr, axes)
     w = None if mask is None else _to_rows(mask, axes)
-    return engine.Call(kind, rows, w, temperature), axes, arr.shape
+    out = None
+    if not run:
+        out = (np.broadcast_to(np.empty((), rows.dtype),
+                               rows.shape[:1] if kind == engine.LOGSUMEXP else rows.shape), None)
+    return engine.Call(kind, rows, w, temperature, out=out), axes, arr.shape
 
 
 # Docstring parts that softmax and log_softmax share, written once.

@@ -36,9 +36,13 @@ import softmax_pkg as sm
 from softmax_pkg.timing import peak_bytes
 
 try:  # the route columns need the engine's internal API (absent in versions before it)
-    from softmax_pkg import engine, routes
+    from softmax_pkg import engine
 except ImportError:  # pragma: no cover - only when benchmarking an old version
-    engine = routes = None
+    engine = None
+try:  # the threads column needs routes.plan (absent before it)
+    from softmax_pkg import routes
+except ImportError:  # pragma: no cover - only when benchmarking an old version
+    routes = None
 
 FULL_SHAPES = [(64, 10), (256, 1000), (1024, 1000), (8, 32768),
                (4096, 4096), (65536, 64), (64, 65536), (1 << 24,)]
@@ -144,7 +148,7 @@ def _route_speedup(case, x, repeats, cold):
 
 def threads_used(case, x):
     """How many threads the call uses with the count set now (None if the package cannot say)."""
-    if routes is None or case.name not in (*engine.KINDS, "cross_entropy"):
+    if routes is None or case.name not in ("softmax", "log_softmax", "logsumexp", "cross_entropy"):
         return None
     kind = "logsumexp" if case.name == "cross_entropy" else case.name  # it runs lse_parts
     return routes.plan(kind, x).threads

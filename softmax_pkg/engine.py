@@ -191,7 +191,8 @@ class Call:
     ``rest = log1p(sum without the maximal term)`` beside it (LSE = out + rest).
     """
 
-    def __init__(self, kind, x, w=None, temperature=1.0, route=None, out=None, parts=False):
+    def __init__(self, kind, x, w=None, temperature=1.0, route=None, out=None, parts=False,
+                 threads=None):
         self.kind, self.x, self.w, self.temperature = kind, x, w, float(temperature)
         self.work = np.result_type(x.dtype, np.float64)  # longdouble stays longdouble
         m, n = x.shape
@@ -207,13 +208,13 @@ class Call:
         # TwoSum's correction: float64 log variants at T = 1 on the plain route.
         self.twosum = (self.route == "plain" and kind != SOFTMAX and self.temperature == 1.0
                        and x.dtype == self.work)
-        self.block, self.row_block, self.threads, self.parallel, least = self.split(m, n)
+        self.block, self.row_block, self.threads, self.parallel, least = self.split(m, n, threads)
         # Rows the route declines or whose maximum is not finite are taken in pieces of this
         # many numbers (copies, masks and results: about 32 bytes a number) beside the blocks:
         # a third of a thread's share at the most threads the budget holds (``least``).
         self.piece = max(MIN_CHUNK, least // 96)
 
-    def split(self, m, n):
+    def split(self, m, n, cap=None):
         """How the work is split: ``(block, row_block, threads, parallel, least)``.
 
         Memory: the call's scratch, its block-sized arrays and the per-row arrays of its blocks
@@ -226,7 +227,8 @@ class Call:
         ``block``, the widest chunk of a long row, is then sized for two threads, so that the
         thread count changes neither which rows are long nor how they are cut, nor the result.
         ``row_block``, the numbers in a block of whole rows, is each thread's share of the
-        budget when ``threads`` (the count set now, within what the budget holds) take part.
+        budget when ``threads`` (the count set now, within what the budget holds and ``cap``)
+        take part.
         ``least`` is a thread's share at the most threads the budget holds, the same for any
         count set: the pieces are sized from it, so that how declined rows are grouped, and so
         their results, do not depend on the thread count either.
@@ -242,7 +244,7 @@ class Call:
         if m * n < PARALLEL_MIN or two < PARALLEL_BLOCK or two < n <= one:
             return one, one, 1, False, budget
         most = int((budget + THREAD_COST) // (two * per_number + THREAD_COST))  # >= 2
-        threads = min(num_threads(), most)
+        threads = min(num_threads(), most, cap or most)
         share = (budget - (threads - 1) * THREAD_COST) // threads
         least = (budget - (most - 1) * THREAD_COST) // most  # the share at the most threads
         return two, min(BLOCK, max(two, int(share / per_number))), threads, True, least
@@ -330,14 +332,17 @@ class Call:
 
     def redo(self, rows):
         """``rows`` (indices) again on the plain route, which the call's route declined: one row
-        in place, several narrow ones in groups of copies of at most ``piece`` numbers."""
+        in place, several narrow ones in groups of copies of at most ``piece`` numbers. A row
+        uses the call's threads only if it is the call's one row: otherwise it is redone inside
+        one of them, alone."""
         parts, n = self.rest is not None, self.x.shape[1]
         if len(rows) == 1 or 2 * n > self.piece:  # wide rows: each in place, no copies
             for i in rows:
                 i = slice(i, i + 1)
                 out = (self.out[i], self.rest[i] if parts else None)
                 Call(self.kind, self.x[i], None if self.w is None else self.w[i],
-                     self.temperature, "plain", out).run()
+                     self.temperature, "plain", out,
+                     threads=self.threads if len(self.x) == 1 else 1).run()
             return
         group = self.piece // n
         for g in range(0, len(rows), group):

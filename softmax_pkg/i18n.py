@@ -42,19 +42,37 @@ def edition() -> str:
 
 
 def label_table(folder: str | Path) -> dict[str, str]:
-    """The union of the label tables of the edition in ``folder`` (``book/zh``):
-    ``_translations/figure_labels.json`` and ``_translations/*.labels.json``, English to Chinese.
+    """The label table of the edition in ``folder``: English figure words to Chinese.
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        The edition's folder (``book/zh``), whose ``_translations/figure_labels.json`` and
+        ``_translations/<page>.labels.json`` files are read as one table.
+
+    Returns
+    -------
+    dict of str to str
+        A new dict on every call.
 
     Raises
     ------
+    FileNotFoundError
+        If ``folder`` has no ``_translations`` folder.
     ValueError
-        If a table is not a mapping of strings to strings, or two tables translate one English
-        text differently.
+        If a file is not JSON, or not a mapping of strings to strings, or two files translate
+        one English text differently; the message names the file.
     """
     folder = Path(folder)
+    if not (folder / LABELS.parent).is_dir():
+        raise FileNotFoundError(f"folder {folder} has no {LABELS.parent} folder of label tables")
     table: dict[str, str] = {}
-    for path in sorted((folder / LABELS.parent).glob("*labels.json")):
-        part = json.loads(path.read_text(encoding="utf-8"))
+    paths = sorted({folder / LABELS, *(folder / LABELS.parent).glob("*.labels.json")})
+    for path in (p for p in paths if p.is_file()):
+        try:
+            part = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path} is not valid JSON: {exc}") from None
         if not isinstance(part, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in part.items()
         ):

@@ -5,30 +5,37 @@ may change in any release; the accuracy and edge-case promises of the functions'
 not depend on them. Chapters 6 and 7 of the book glue these values into their prose and assert
 ``plan`` against it.
 
-The rows (the class axis last) are walked in blocks of whole rows, at most ``BLOCK`` numbers, so
-that a block's maximum, exponentials, sum and result are all computed while it sits in the CPU
-cache. A row longer than a block is swept three times in chunks (maximum, sum, result) on the
-same route. float16 and float32 are computed in float64 and rounded once at the end. Each call
+The rows (the class axis last) are walked in blocks of whole rows, so that a block's maximum,
+exponentials, sum and result are all computed while it sits in the CPU cache. A call's block holds
+at most ``BLOCK`` numbers, and fewer where the call's memory budget (32 KiB plus 1/16 of the
+result) is smaller; ``plan(...).block`` gives it. A row longer than the call's block is swept in
+chunks on the same route: the maximum (not on the unshifted route), the sum, the result (not for
+logsumexp). float16 and float32 are computed in float64 and rounded once at the end. Each call
 takes one of three routes:
 
 ``plain``
-    m = max x, y = (x - m) / T, e = exp(y), then ``e / sum e``, or ``y - log1p(sum of e without
-    one maximal term)`` for the log variants. Always valid; every other route falls back to it.
-    float64 log variants at T = 1 add the exact rounding error of ``x - m`` (TwoSum).
+    m = max x, y = (x - m) / T, e = exp(y), then ``e / sum e``, ``y - log1p(r)`` or
+    ``m + log1p(r)``, with r the sum of e without one maximal term. Always valid; every other
+    route falls back to it. The log variants at T = 1 in float64 (and longdouble) add the exact
+    rounding error of ``x - m`` (TwoSum).
 ``direct``
     log_softmax, and float64 logsumexp, on rows of at least ``DIRECT_MIN_N`` numbers, at T = 1
-    and without ``where``: sum ``exp(x)`` unshifted and scale the sum by ``exp(-m)``. float64
-    takes it only where ``EXTENDED`` (``exp(-m)`` in a ``longdouble`` with a 64-bit mantissa);
-    float16 and float32 everywhere. A row whose maximum lies outside [``DIRECT_LO``,
-    ``DIRECT_HI``], or whose unshifted sum overflows or is below ``n * DIRECT_MIN_SUM`` (where
-    its subnormal exponentials would matter), is redone on the plain route.
+    and without ``where``: sum ``exp(x)`` unshifted, without one maximal term, and scale the sum
+    by ``exp(-m)``. float64 takes it only where ``EXTENDED`` (``exp(-m)`` in a ``longdouble`` of
+    at least 64 significant bits); float16 and float32 everywhere. A row whose maximum lies
+    outside [``DIRECT_LO``, ``DIRECT_HI``], or whose sum overflows or is below
+    ``n * DIRECT_MIN_SUM`` (where its subnormal exponentials would matter), is redone on the
+    plain route.
 ``unshifted``
     float16/32 softmax without ``where``: ``exp(x / T) / sum`` in float64, no maximum at all. A
     row whose sum lies outside [``UNSHIFTED_MIN_SUM``, inf) is redone on the plain route: above
     that bound a subnormal exponential gives a probability that rounds to 0 in float32 anyway.
 
-Threads share a call's blocks (or the chunks of one long row) only from ``PARALLEL_MIN`` numbers
-on, up to the count ``set_num_threads`` sets; smaller calls run in the calling thread.
+Threads share a call's blocks, the chunks of its one long row, or its long rows, and only from
+``PARALLEL_MIN`` numbers on: smaller calls run in the calling thread. Even then the memory
+budget must give each of two threads blocks of at least 32K numbers, so float32, float16 and the
+log variants start later; at most the count ``set_num_threads`` sets take part, and
+``plan(...).threads`` says how many do.
 """
 
 from __future__ import annotations
@@ -50,17 +57,19 @@ BLOCK = 1 << 16
 PARALLEL_MIN = 1 << 19
 #: Fewest numbers in a row on the direct route.
 DIRECT_MIN_N = 64
-#: Lowest maximum m of a row on the direct route (its scale e^-m overflows below m = -709.78).
+#: Lowest maximum m of a row on the direct route, where its scale e^-m is still finite
+#: (it overflows below -709.78).
 DIRECT_LO = -700.0
-#: Highest maximum of a row on the direct route (exponentials overflow above 709.78).
+#: Highest maximum of a row on the direct route, a margin below 709.78 (where exponentials
+#: overflow) so that long rows' sums stay finite and e^-m keeps its digits in float64.
 DIRECT_HI = 600.0
 #: On the direct route a row of n numbers needs an unshifted sum of at least n times this, so
 #: that the error of its subnormal exponentials (below 2^-1075 each) stays below 2^-56 of it.
 DIRECT_MIN_SUM = 2.0**-1019
 #: Smallest float64 sum the unshifted route keeps (e^-590).
 UNSHIFTED_MIN_SUM = math.exp(-590.0)
-#: Whether ``np.longdouble`` has a 64-bit mantissa, as on x86-64 Linux (not on Windows or Apple
-#: arm64); float64 takes the direct route only if so.
+#: Whether ``np.longdouble`` has at least 64 significant bits, as on x86-64 Linux (not on
+#: Windows or Apple arm64); float64 takes the direct route only if so.
 EXTENDED = bool(np.finfo(np.longdouble).nmant >= 63)
 
 
@@ -89,7 +98,8 @@ def plan(function: str, x, axis=-1, *, temperature: float = 1.0, where=None) -> 
     function : {"softmax", "log_softmax", "logsumexp"}
         The function's name.
     x, axis, temperature, where
-        As for the function (logsumexp takes no temperature: leave it at 1).
+        As for the function. logsumexp takes no temperature (leave it at 1), and ``plan`` takes
+        no ``keepdims``, which does not change how a call is computed.
 
     Returns
     -------
@@ -122,5 +132,7 @@ def plan(function: str, x, axis=-1, *, temperature: float = 1.0, where=None) -> 
     if function == "logsumexp" and not (isinstance(temperature, numbers.Real)
                                         and not isinstance(temperature, bool) and temperature == 1):
         raise ValueError(f"logsumexp takes no temperature; got temperature={temperature!r}")
-    call = _softmax.prepare(function, x, axis, where, temperature)[0]
+    call = _softmax.prepare(function, x, axis, where, temperature, run=False)[0]
+    if call.x.size == 0:  # nothing to compute
+        return Plan(call.route, 1, 0, False)
     return Plan(call.route, call.threads_used(), call.tasks()[1], call.x.shape[1] > call.block)

@@ -512,3 +512,15 @@ def test_label_tables_must_map_strings_and_agree(tmp_path):
     (folder / "b.labels.json").write_text('["loss"]', encoding="utf-8")
     with pytest.raises(ValueError, match="must map English strings to Chinese strings"):
         i18n.label_table(tmp_path)
+
+
+def test_label_tables_are_read_only_by_their_names_and_bad_json_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="_translations"):
+        i18n.label_table(tmp_path)
+    folder = tmp_path / "_translations"
+    folder.mkdir()
+    (folder / "oldlabels.json").write_text('{"loss": "代价"}', encoding="utf-8")  # not a table
+    assert i18n.label_table(tmp_path) == {}
+    (folder / "a.labels.json").write_text('{"loss": }', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"a\.labels\.json is not valid JSON"):
+        i18n.label_table(tmp_path)
