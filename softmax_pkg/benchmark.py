@@ -30,7 +30,13 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.special as sps
+
+try:
+    import scipy.special as sps
+except ImportError as exc:  # the benchmark's one extra
+    raise ImportError(
+        f'softmax_pkg.benchmark needs scipy ({exc}): pip install "softmax-pkg[benchmark]"'
+    ) from exc
 
 import softmax_pkg as sm
 from softmax_pkg.timing import peak_bytes

@@ -4,8 +4,9 @@ The chapters derive their formulas by hand, then again with SymPy. They all star
 symbolic softmax, built here from the definition S_i = exp(a_i) / sum_k exp(a_k), so that a
 derivation in one chapter and a check in another differentiate the same expression.
 
-SymPy is not a dependency of :mod:`softmax_pkg`: it is imported when a function here is first
-called, and a clear ``ImportError`` says how to install it if it is missing.
+SymPy is not a dependency of :mod:`softmax_pkg` but its extra ``symbolic``
+(``pip install "softmax-pkg[symbolic]"``): it is imported when a function here is first called,
+and a clear ``ImportError`` says how to install it if it is missing.
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ def _sympy() -> Any:
         import sympy
     except ImportError as error:
         raise ImportError(
-            "softmax_pkg.symbolic needs SymPy, which softmax_pkg does not install: "
-            "run `pip install sympy` (the book's requirements.txt includes it)"
+            f'softmax_pkg.symbolic needs SymPy ({error}): pip install "softmax-pkg[symbolic]"'
         ) from error
     return sympy
 

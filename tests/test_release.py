@@ -118,6 +118,15 @@ PROBE = textwrap.dedent(
         viz_error = None
     except ImportError as error:
         viz_error = str(error)
+    extra_errors = {}  # each optional part, used without its extra
+    for extra, use in [("reference", "import softmax_pkg.reference as m; m.exact('softmax', [0.0])"),
+                       ("benchmark", "import softmax_pkg.benchmark"),
+                       ("symbolic", "import softmax_pkg.symbolic as m; m.symbolic_softmax([0])")]:
+        try:
+            exec(use)
+            extra_errors[extra] = None
+        except ImportError as error:
+            extra_errors[extra] = str(error)
     # softmax_pkg.formulas has no docstring examples: check from the wheel that each formula
     # agrees with the fast function it specifies.
     import numpy as np
@@ -148,6 +157,7 @@ PROBE = textwrap.dedent(
         "file": softmax_pkg.__file__,
         "distributions": sorted(d.metadata["Name"].lower() for d in metadata.distributions()),
         "viz_error": viz_error,
+        "extra_errors": extra_errors,
         "prefix": sys.prefix,
     }))
     """
@@ -256,3 +266,15 @@ def test_importing_viz_without_the_extra_says_how_to_install_it(wheel_env: dict)
     message = wheel_env["probe"]["viz_error"]
     assert message is not None, "softmax_pkg.viz imported without matplotlib and ipywidgets"
     assert VIZ_HINT in message, f"the ImportError does not say {VIZ_HINT!r}: {message!r}"
+
+
+@pytest.mark.venv
+@pytest.mark.slow
+@pytest.mark.parametrize("extra", ["reference", "benchmark", "symbolic"])
+def test_each_optional_part_without_its_extra_says_how_to_install_it(wheel_env: dict, extra):
+    message = wheel_env["probe"]["extra_errors"][extra]
+    assert message is not None, f"softmax_pkg.{extra} worked without its extra"
+    hint = f'pip install "softmax-pkg[{extra}]"'
+    assert hint in message and f"softmax_pkg.{extra}" in message, message
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert extra in declared["project"]["optional-dependencies"]
