@@ -60,7 +60,7 @@ def label_table(folder: str | Path) -> dict[str, str]:
     FileNotFoundError
         If ``folder`` has no ``_translations`` folder.
     ValueError
-        If a file is not JSON, or not a mapping of strings to strings, or two files translate
+        If a file is not UTF-8 JSON, or not a mapping of strings to strings, or two files translate
         one English text differently; the message names the file.
     """
     folder = Path(folder)
@@ -71,8 +71,8 @@ def label_table(folder: str | Path) -> dict[str, str]:
     for path in (p for p in paths if p.is_file()):
         try:
             part = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path} is not valid JSON: {exc}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path} is not valid UTF-8 JSON: {exc}") from None
         if not isinstance(part, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in part.items()
         ):

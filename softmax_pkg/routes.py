@@ -7,8 +7,9 @@ not depend on them. Chapters 6 and 7 of the book glue these values into their pr
 
 The rows (the class axis last) are walked in blocks of whole rows, so that a block's maximum,
 exponentials, sum and result are all computed while it sits in the CPU cache. A call's block holds
-at most ``BLOCK`` numbers, and fewer where the call's memory budget (32 KiB plus 1/16 of the
-result) is smaller; ``plan(...).block`` gives it. A row longer than the call's block is swept in
+at most ``BLOCK`` numbers, and fewer where its share of the call's memory budget is smaller (the
+budget: 32 KiB plus 1/16 of the result, for logsumexp of the input, shared by the threads that
+take part); ``plan(...).block`` gives it. A row longer than the call's block is swept in
 chunks on the same route: the maximum (not on the unshifted route), the sum, the result (not for
 logsumexp). float16 and float32 are computed in float64 and rounded once at the end. Each call
 takes one of three routes:
@@ -22,20 +23,24 @@ takes one of three routes:
     log_softmax, and float64 logsumexp, on rows of at least ``DIRECT_MIN_N`` numbers, at T = 1
     and without ``where``: sum ``exp(x)`` unshifted, without one maximal term, and scale the sum
     by ``exp(-m)``. float64 takes it only where ``EXTENDED`` (``exp(-m)`` in a ``longdouble`` of
-    at least 64 significant bits); float16 and float32 everywhere. A row whose maximum lies
-    outside [``DIRECT_LO``, ``DIRECT_HI``], or whose sum overflows or is below
-    ``n * DIRECT_MIN_SUM`` (where its subnormal exponentials would matter), is redone on the
-    plain route.
+    at least 64 significant bits); float16 and float32 log_softmax everywhere; longdouble never.
+    A row whose maximum lies outside [``DIRECT_LO``, ``DIRECT_HI``], or whose sum overflows or
+    is below ``n * DIRECT_MIN_SUM`` (where its subnormal exponentials would matter), is redone
+    on the plain route.
 ``unshifted``
     float16/32 softmax without ``where``: ``exp(x / T) / sum`` in float64, no maximum at all. A
     row whose sum lies outside [``UNSHIFTED_MIN_SUM``, inf) is redone on the plain route: above
     that bound a subnormal exponential gives a probability that rounds to 0 in float32 anyway.
 
+On every route, a row whose maximum is not finite takes its value from the edge-case table of
+the functions' docstrings.
+
 Threads share a call's blocks, the chunks of its one long row, or its long rows, and only from
 ``PARALLEL_MIN`` numbers on: smaller calls run in the calling thread. Even then the memory
-budget must give each of two threads blocks of at least 32K numbers, so float32, float16 and the
-log variants start later; at most the count ``set_num_threads`` sets take part, and
-``plan(...).threads`` says how many do.
+budget must give each of two threads blocks of at least 32K numbers (so float32, float16, the
+log variants and calls with ``where`` start later), and rows that one thread's block holds whole
+but two threads' blocks would cut run whole on one thread. At most the count
+``set_num_threads`` sets take part; ``plan(...).threads`` says how many do.
 """
 
 from __future__ import annotations
@@ -64,7 +69,7 @@ DIRECT_LO = -700.0
 #: overflow) so that long rows' sums stay finite and e^-m keeps its digits in float64.
 DIRECT_HI = 600.0
 #: On the direct route a row of n numbers needs an unshifted sum of at least n times this, so
-#: that the error of its subnormal exponentials (below 2^-1075 each) stays below 2^-56 of it.
+#: that the error of its subnormal exponentials (at most 2^-1075 each) stays below 2^-56 of it.
 DIRECT_MIN_SUM = 2.0**-1019
 #: Smallest float64 sum the unshifted route keeps (e^-590).
 UNSHIFTED_MIN_SUM = math.exp(-590.0)
@@ -74,7 +79,8 @@ EXTENDED = bool(np.finfo(np.longdouble).nmant >= 63)
 
 
 class Plan(NamedTuple):
-    """How a call is computed (see the module docstring)."""
+    """How a call is computed (see the module docstring). A call with nothing to compute (an
+    empty array) plans as ``Plan(route, 1, 0, False)``."""
 
     route: str
     """``"plain"``, ``"direct"`` or ``"unshifted"``: the route the call's rows take."""

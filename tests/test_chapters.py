@@ -37,8 +37,10 @@ PRIVATE_ATTRIBUTE = re.compile(r"\bsoftmax_pkg(?:\.[A-Za-z]\w*)*\._\w")
 # itself, its benchmark and the tests): the book reads softmax_pkg.routes instead.
 INTERNAL_MODULE = re.compile(r"\bsoftmax_pkg\.engine\b")
 COMMENT = re.compile(r"#[^\n]*")
+# from softmax_pkg[.module] import names: the module, and the names (across lines only inside
+# parentheses).
 PRIVATE_IMPORT = re.compile(
-    r"^\s*from\s+softmax_pkg(?:\.\w+)*\s+import\s+\(?([^)\n]*(?:\n[^)]*)?)\)?", re.MULTILINE
+    r"^\s*from\s+(softmax_pkg(?:\.\w+)*)\s+import\s+(?:\(([^)]*)\)|([^\n]*))", re.MULTILINE
 )
 
 
@@ -142,10 +144,10 @@ def private_uses(path: Path) -> list[str]:
         found += [f"{path.name}: cell {index}: {m.group(0)} (internal)"
                   for m in INTERNAL_MODULE.finditer(text)]
         for match in PRIVATE_IMPORT.finditer(text):
-            names = re.findall(r"\b(\w+)(?:\s+as\s+\w+)?", match.group(1))
+            module, names = match.group(1), match.group(2) or match.group(3)
+            names = re.findall(r"\b(\w+)(?:\s+as\s+\w+)?", names)
             found += [f"{path.name}: cell {index}: imports {n}" for n in names
-                      if n.startswith("_") or n == "engine" and " import " in match.group(0)
-                      and match.group(0).split()[1] == "softmax_pkg"]
+                      if n.startswith("_") or (module == "softmax_pkg" and n == "engine")]
     return found
 
 
@@ -227,6 +229,7 @@ def test_the_detectors_catch_static_code_private_names_and_long_cells(tmp_path: 
         ("code", "softmax_pkg.engine.BLOCK\n", []),
         ("code", "from softmax_pkg import (\n    routes,\n    engine,\n)\n", []),
         ("code", "from softmax_pkg import routes  # not the engine; softmax_pkg.engine\n", []),
+        ("code", "from softmax_pkg import routes\nengine = routes.plan('softmax', [0.0])\n", []),
     )
     assert len(static_code_in_solutions(path)) == 2  # ex-b's two blocks are one solution
     assert executed_solutions(path) == 3

@@ -522,5 +522,8 @@ def test_label_tables_are_read_only_by_their_names_and_bad_json_is_named(tmp_pat
     (folder / "oldlabels.json").write_text('{"loss": "代价"}', encoding="utf-8")  # not a table
     assert i18n.label_table(tmp_path) == {}
     (folder / "a.labels.json").write_text('{"loss": }', encoding="utf-8")
-    with pytest.raises(ValueError, match=r"a\.labels\.json is not valid JSON"):
+    with pytest.raises(ValueError, match=r"a\.labels\.json is not valid UTF-8 JSON: Expecting"):
+        i18n.label_table(tmp_path)
+    (folder / "a.labels.json").write_bytes(b'{"loss": "\xff"}')
+    with pytest.raises(ValueError, match=r"a\.labels\.json is not valid UTF-8 JSON"):
         i18n.label_table(tmp_path)

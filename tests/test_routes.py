@@ -83,38 +83,44 @@ def test_threads_only_from_parallel_min_numbers_and_never_more_than_set(name):
 
 
 # What a call did, seen from a profiling hook in a fresh process (nothing in the package is
-# replaced): the route of the top-level engine call, the most threads that entered one
-# parallel_map, the most threads computing at once, the most numbers in one block or chunk, and
-# whether rows were swept in chunks.
+# replaced): the route of the top-level engine call, the threads each parallel_map shared its
+# work among (with the route of the call it worked for, and whether it ran inside another's
+# worker), the most numbers in one block or chunk, and whether rows were swept in chunks.
 OBSERVE = """
 import json, sys, threading
 import numpy as np
 import softmax_pkg as sm
 from softmax_pkg.routes import plan
-name, shape, dtype, threads, top = json.loads(sys.argv[1])
+name, shape, dtype, threads, top, kwargs = json.loads(sys.argv[1])
 sm.set_num_threads(threads)
 x = np.random.default_rng(0).normal(top, 1.0, shape).astype(dtype)
-seen = {"route": None, "threads": 1, "busy": 0, "block": 0, "chunked": False}
-entered, depth, lock = [], {}, threading.Lock()
+if "where" in kwargs:  # the mask's shape, to broadcast
+    kwargs["where"] = np.random.default_rng(1).random(kwargs["where"]) < 0.9
+if isinstance(kwargs.get("axis"), list):
+    kwargs["axis"] = tuple(kwargs["axis"])
+seen = {"route": None, "threads": 1, "block": 0, "chunked": False, "maps": []}
+depth, lock = {}, threading.Lock()
+
+def caller_route(frame):
+    while frame is not None:
+        if type(frame.f_locals.get("self")).__name__ == "Call":
+            return frame.f_locals["self"].route
+        frame = frame.f_back
 
 def hook(frame, event, arg):
     code = frame.f_code
     if event not in ("call", "return") or not code.co_filename.endswith(("engine.py", "_threads.py")):
         return
-    f, call = code.co_name, event == "call"
+    f, call, me = code.co_name, event == "call", threading.get_ident()
     with lock:
         if f == "run" and call and seen["route"] is None:
             seen["route"] = frame.f_locals["self"].route
-        elif f == "parallel_map":
-            if call:
-                entered.append(0)
-            else:
-                seen["threads"] = max(seen["threads"], entered.pop())
-        elif f == "worker":  # busy: threads inside a worker at once (a nested one counts once)
-            entered[-1] += call
-            me = threading.get_ident()
+        elif f == "parallel_map" and not call:  # the threads it used: set in its body
+            used = frame.f_locals["threads"]
+            seen["threads"] = max(seen["threads"], used)
+            seen["maps"].append([caller_route(frame), used, depth.get(me, 0) > 0])
+        elif f == "worker":
             depth[me] = depth.get(me, 0) + (1 if call else -1)
-            seen["busy"] = max(seen["busy"], sum(d > 0 for d in depth.values()))
         elif f == "rows" and call:
             n = frame.f_locals["self"].x.shape[1]
             seen["block"] = max(seen["block"], (frame.f_locals["i1"] - frame.f_locals["i0"]) * n)
@@ -123,37 +129,67 @@ def hook(frame, event, arg):
         elif f == "long_row" and call:
             seen["chunked"] = True
 
-planned = plan(name, x)._asdict()
+planned = plan(name, x, **kwargs)._asdict()
 threading.setprofile(hook)
 sys.setprofile(hook)
-getattr(sm, name)(x)
+getattr(sm, name)(x, **kwargs)
 sys.setprofile(None)
 print(json.dumps([planned, seen]))
 """
 
 
-@pytest.mark.parametrize(("name", "shape", "dtype", "threads", "expected"), [
-    ("softmax", (4096, 4096), "float64", 2, 2),  # blocks of rows
-    ("log_softmax", (1, 1 << 22), "float64", 2, 2),  # one long row's chunks
-    ("softmax", (64, 65536), "float32", 2, 1),  # whole rows on one thread, though big
-    ("logsumexp", (1000, 100), "float64", 2, 1),  # below PARALLEL_MIN: the caller alone
-    ("softmax", (3, 1 << 20), "float64", 8, 3),  # three long rows: three threads of eight
-    ("log_softmax", (1, 65536), "float64", 2, 1),  # a small budget: chunks of a BLOCK-long row
-    ("softmax", (1, 65536), "float64", 2, 1),  # the result as work space: one whole block
-    ("softmax", (2000, 300), "float16", 2, 1),
+def observe(name, shape, dtype, threads, top=0.0, **kwargs):
+    """(plan's Plan as a dict, what the call did) for ``name(x, **kwargs)``, ``x`` of ``shape``
+    around ``top``, with ``threads`` set, in a fresh process."""
+    return in_fresh_process(OBSERVE, json.dumps([name, shape, dtype, threads, top, kwargs]))
+
+
+@pytest.mark.parametrize(("name", "shape", "dtype", "threads", "kwargs", "expected"), [
+    ("softmax", (4096, 4096), "float64", 2, {}, 2),  # blocks of rows
+    ("log_softmax", (1, 1 << 22), "float64", 2, {}, 2),  # one long row's chunks
+    ("softmax", (64, 65536), "float32", 2, {}, 1),  # whole rows on one thread, though big
+    ("logsumexp", (1000, 100), "float64", 2, {}, 1),  # below PARALLEL_MIN: the caller alone
+    ("softmax", (3, 1 << 20), "float64", 8, {}, 3),  # three long rows: three threads of eight
+    ("log_softmax", (1, 65536), "float64", 2, {}, 1),  # a small budget: chunks of a BLOCK row
+    ("softmax", (1, 65536), "float64", 2, {}, 1),  # the result as work space: one whole block
+    ("softmax", (2000, 300), "float16", 2, {}, 1),
+    ("softmax", (2048, 1024), "float64", 2, {"where": [1024]}, 2),  # a broadcast mask
+    ("log_softmax", (2048, 1024), "float32", 2, {"where": [2048, 1]}, 1),
+    ("softmax", (1024, 2048), "float32", 3, {"temperature": 2.0}, 1),
+    ("log_softmax", (64, 16, 1024), "float64", 2, {"axis": [0, 2]}, 1),
+    ("logsumexp", (16, 512, 256), "float64", 2, {"axis": [0, 2]}, 1),
+    ("softmax", (2048, 1024), "int32", 2, {}, 2),  # computed in float64: the plain route
+    ("log_softmax", (2048, 1024), "int16", 2, {"axis": 0}, 2),
+    ("logsumexp", (2, 600000), "longdouble", 2, {}, 1),  # wider: a smaller budget
+    ("log_softmax", (1, 2000000), "float16", 2, {}, 1),
+    ("softmax", (1, 3000000), "float64", 2, {"axis": None}, 2),
+    ("log_softmax", (4, 300000), "float32", 2, {"where": [4, 300000]}, 1),
+    ("softmax", (8192, 256), "float16", 1, {"temperature": 0.5}, 1),
 ])
-def test_plan_says_what_the_call_does(name, shape, dtype, threads, expected):
-    planned, seen = in_fresh_process(OBSERVE, json.dumps([name, shape, dtype, threads, 0.0]))
+def test_plan_says_what_the_call_does(name, shape, dtype, threads, kwargs, expected):
+    planned, seen = observe(name, shape, dtype, threads, **kwargs)
     assert planned["threads"] == expected
     assert planned == {key: seen[key] for key in planned}, (planned, seen)
 
 
-def test_a_declined_long_row_uses_no_more_threads_than_set():
-    # Maxima of 650 lie beyond DIRECT_HI: each long row is redone on the plain route inside the
-    # thread that took it, not on threads of its own (which made four threads compute at once).
-    _, seen = in_fresh_process(OBSERVE, json.dumps(["log_softmax", (2, 1 << 23), "float64", 2,
-                                                    650.0]))
-    assert seen["route"] == DIRECT and 1 <= seen["busy"] <= 2, seen
+def test_plan_of_an_empty_call_is_one_thread_and_no_block():
+    for shape in [(0, 100_000), (0, 5)]:
+        assert plan("softmax", np.zeros(shape)) == routes.Plan("plain", 1, 0, False)
+    assert plan("logsumexp", np.zeros((3, 0))).block == 0
+
+
+def test_a_declined_long_row_of_several_is_redone_in_its_thread_and_an_only_one_on_all():
+    # Maxima of 650 lie beyond DIRECT_HI: the direct route declines every row (float32 takes it
+    # everywhere). With several rows, a row is redone inside the thread that took it, on that
+    # thread alone (it used to share its chunks with threads of its own: four threads computed
+    # with two set); the call's only row is redone on the call's threads.
+    _, seen = observe("log_softmax", (2, 1 << 23), "float32", 2, top=650.0)
+    assert seen["route"] == "direct" and seen["threads"] == 2, seen
+    redone = [used for route, used, nested in seen["maps"] if route == "plain"]
+    assert redone and all(used == 1 for used in redone), seen["maps"]
+    _, seen = observe("log_softmax", (1, 1 << 23), "float32", 2, top=650.0)
+    redone = [used for route, used, nested in seen["maps"] if route == "plain"]
+    assert redone and all(used == 2 for used in redone), seen["maps"]
 
 
 # The peak memory of plan and of the call itself, in a fresh process: plan takes no memory to
