@@ -11,8 +11,8 @@ walked in blocks of whole rows (at most ``BLOCK`` numbers), so that the maximum,
 exponentials, the sum and the final scaling of a block all happen while it sits in the CPU cache,
 and the temporaries stay a small fraction of the output. A row longer than a block is walked in
 sweeps over chunks of a block (maximum, sum, result: ``Call.long_row``) on the same route, the
-chunks of one row shared out to threads where it is big enough. float16 and float32 are computed in float64
-and rounded once at the end. On the plain route the float64 log variants add the exact rounding
+chunks of one row shared out to threads where it is big enough. float16 and float32 are
+computed in float64 and rounded once at the end. On the plain route the float64 log variants add the exact rounding
 error of ``x - m`` (TwoSum), without which a term's relative error is ``|x - m| u``: hundreds of
 ulps at the maximum. The direct route's ``exp(-m)`` is computed in ``np.longdouble``.
 """

@@ -119,9 +119,11 @@ PROBE = textwrap.dedent(
     except ImportError as error:
         viz_error = str(error)
     extra_errors = {}  # each optional part, used without its extra
-    for extra, use in [("reference", "import softmax_pkg.reference as m; m.exact('softmax', [0.0])"),
-                       ("benchmark", "import softmax_pkg.benchmark"),
-                       ("symbolic", "import softmax_pkg.symbolic as m; m.symbolic_softmax([0])")]:
+    for extra, use in [
+        ("reference", "import softmax_pkg.reference as m; m.exact('softmax', [0.0])"),
+        ("benchmark", "import softmax_pkg.benchmark"),
+        ("symbolic", "import softmax_pkg.symbolic as m; m.symbolic_softmax([0])"),
+    ]:
         try:
             exec(use)
             extra_errors[extra] = None

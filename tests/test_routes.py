@@ -109,7 +109,8 @@ def caller_route(frame):
 
 def hook(frame, event, arg):
     code = frame.f_code
-    if event not in ("call", "return") or not code.co_filename.endswith(("engine.py", "_threads.py")):
+    if event not in ("call", "return") or not code.co_filename.endswith(
+            ("engine.py", "_threads.py")):
         return
     f, call, me = code.co_name, event == "call", threading.get_ident()
     with lock:
